@@ -1,0 +1,3 @@
+"""Holdfast: scheduled safety check-ins that escalate to trusted contacts."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,120 @@
+"""Composition root: engine, runtime, router, transports, delivery, ticker.
+
+Start order: database (schema checked or migrated) → transports (receiving, so a
+backlog of answers is taken in) → delivery → the ticker. Stop order is the reverse.
+Libraries never own the loop: one `asyncio.run` in the CLI, tasks kept by the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Mapping
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.handlers import ROUTES, Router, account
+from bot.i18n import has, t
+from bot.runtime import Runtime
+from bot.scheduler.tick import Ticker
+from bot.store import crypto
+from bot.store.db import create_engine, session_factory
+from bot.store.migrate import ensure_schema
+from bot.transports import build_transports
+from bot.transports.base import Transport
+
+log = logging.getLogger(__name__)
+
+
+class NoPlatformConfigured(Exception):
+    """`holdfast run` with neither Telegram nor Signal configured."""
+
+
+def command_menu() -> list[tuple[str, str]]:
+    """(command, description) pairs for platforms with a command menu."""
+    return [(name, t(f"menu.{name}")) for name in ROUTES if has(f"menu.{name}")]
+
+
+class App:
+    """One running Holdfast: every configured transport in one process and database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transports: Mapping[str, Transport] | None = None,
+        clock: Clock | None = None,
+        engine: AsyncEngine | None = None,
+        tick: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine or create_engine(settings.database.url)
+        self.transports: dict[str, Transport] = dict(
+            transports if transports is not None else build_transports(settings, command_menu())
+        )
+        self.rt = Runtime(
+            settings=settings,
+            sessions=session_factory(self.engine),
+            clock=clock or SystemClock(),
+            numbered_platforms=frozenset(
+                p for p, tr in self.transports.items() if tr.numbered_choices
+            ),
+        )
+        self.router = Router(self.rt, ROUTES, account.first_contact)
+        self.delivery = Delivery(self.rt, self.transports)
+        self.rt.on_queued = self.delivery.wake
+        self.ticker = Ticker(self.rt)
+        self._tick = tick
+        self._delivery_task: asyncio.Task[None] | None = None
+        self._started: list[Transport] = []
+
+    async def start(self) -> None:
+        """Bring everything up; returns once running."""
+        crypto.configure(self.settings.security.secret_key)
+        await ensure_schema(self.engine)
+        for platform, transport in self.transports.items():
+            await transport.start(self.router.handle)
+            self._started.append(transport)
+            link = getattr(transport, "deep_link", None)
+            if link is not None:
+                self.rt.deep_links[platform] = link
+            log.info(
+                "transport started", extra={"action": "app.transport_started", "platform": platform}
+            )
+        self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
+        if self._tick:
+            self.ticker.start()
+
+    async def stop(self) -> None:
+        """Shut down in reverse order; idempotent."""
+        self.ticker.stop()
+        if self._delivery_task is not None:
+            self._delivery_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivery_task
+            self._delivery_task = None
+        while self._started:
+            transport = self._started.pop()
+            try:
+                await transport.stop()
+            except Exception:
+                log.exception("transport stop failed", extra={"action": "app.stop_failed"})
+        await self.engine.dispose()
+
+    async def run_until_stopped(self, stop: asyncio.Event | None = None) -> None:
+        """Run until SIGINT/SIGTERM (or `stop` is set)."""
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

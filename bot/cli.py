@@ -1,0 +1,141 @@
+"""`holdfast run | console | migrate | check-config`: entry points, exit codes, no logic.
+
+Exit codes: 0 fine, 1 a runtime failure, 2 a configuration problem (the message
+names the key and the fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="holdfast", description="Safety check-ins that escalate.")
+    parser.add_argument("--version", action="version", version=f"holdfast {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("run", "run the bot on every configured platform"),
+        ("console", "the same bot in this terminal, no token needed"),
+        ("migrate", "bring the database schema to the newest revision"),
+        ("check-config", "validate the configuration, key by key"),
+    ):
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument(
+            "--config",
+            metavar="FILE",
+            help="TOML file (default: $HOLDFAST_CONFIG or ./holdfast.toml)",
+        )
+        if name == "console":
+            cmd.add_argument(
+                "--user", default="alice", help="who you are at first (default: alice)"
+            )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run a subcommand; returns the exit code."""
+    args = _parser().parse_args(argv)
+    if args.command == "check-config":
+        return _check_config(args.config)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as error:
+        print(f"holdfast: the configuration has problems:\n{error}", file=sys.stderr)
+        return 2
+    from bot.logging import setup
+
+    setup(logging.WARNING if args.command == "console" else logging.INFO)
+    try:
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
+        if args.command == "console":
+            return asyncio.run(_console(settings, args.user))
+        return asyncio.run(_run(settings))
+    except KeyboardInterrupt:
+        return 0
+
+
+def _check_config(path: str | None) -> int:
+    from bot.config import check_config
+
+    problems = check_config(path)
+    if not problems:
+        print("configuration ok")
+        return 0
+    for problem in problems:
+        print(f"{problem.key}: {problem.message}", file=sys.stderr)
+    return 2
+
+
+async def _migrate(settings: Settings) -> int:
+    from bot.store.db import create_engine
+    from bot.store.migrate import status, upgrade
+
+    engine = create_engine(settings.database.url)
+    try:
+        await upgrade(engine)
+        found = await status(engine)
+        print(f"database at revision {found.current} (newest)")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def _run(settings: Settings) -> int:
+    from bot.app import App
+    from bot.store.migrate import SchemaOutOfDate
+
+    if not (settings.telegram.enabled or settings.signal.enabled):
+        print(
+            "holdfast: no platform is configured. Set telegram.token (HOLDFAST_TELEGRAM_TOKEN) "
+            "for Telegram, or signal.service and signal.phone_number (HOLDFAST_SIGNAL_SERVICE, "
+            "HOLDFAST_SIGNAL_PHONE_NUMBER) for Signal.\nTo try Holdfast without either, run: "
+            "holdfast console",
+            file=sys.stderr,
+        )
+        return 2
+    if not settings.security.secret_key:
+        if not settings.database.url.startswith("sqlite"):
+            print(
+                "holdfast: security.secret_key (HOLDFAST_SECURITY_SECRET_KEY) is required on "
+                'PostgreSQL. Make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
+                file=sys.stderr,
+            )
+            return 2
+        log.warning(
+            "security.secret_key is empty: notes and names are stored UNENCRYPTED. "
+            "Set HOLDFAST_SECURITY_SECRET_KEY before real use.",
+            extra={"action": "app.no_secret_key"},
+        )
+    app = App(settings)
+    try:
+        await app.run_until_stopped()
+    except SchemaOutOfDate as error:
+        print(f"holdfast: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _console(settings: Settings, user: str) -> int:
+    from bot.app import App
+    from bot.transports.console import ConsoleTransport
+
+    stop = asyncio.Event()
+    console = ConsoleTransport(user=user, on_eof=stop.set)
+    app = App(settings, transports={"console": console})
+    await app.run_until_stopped(stop)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main(os.sys.argv[1:]))

@@ -1,0 +1,44 @@
+"""Making untrusted text safe to show: names, notes, lengths.
+
+Names come from platform profiles and can carry bidi overrides (which reorder
+what follows and can spoof a message), zero-width and other invisible characters,
+or control characters. They are normalised (NFKC) and stripped of all of these
+before they appear in any message.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import timedelta
+
+#: Unicode categories removed from names: controls, format chars (bidi, zero-width), unassigned.
+_DROP = {"Cc", "Cf", "Cn", "Co", "Cs"}
+MAX_NAME = 64
+MAX_NOTE = 500
+
+
+def clean_name(name: str, fallback: str = "someone") -> str:
+    """A display name safe to put in a message."""
+    normal = unicodedata.normalize("NFKC", name)
+    kept = "".join(ch for ch in normal if unicodedata.category(ch) not in _DROP)
+    collapsed = " ".join(kept.split())[:MAX_NAME].strip()
+    return collapsed or fallback
+
+
+def clean_note(note: str) -> str:
+    """A free-text note: bidi and invisible characters removed, length capped."""
+    normal = unicodedata.normalize("NFC", note)
+    kept = "".join(ch for ch in normal if ch in "\n" or unicodedata.category(ch) not in _DROP)
+    return kept.strip()[:MAX_NOTE]
+
+
+def format_ago(delta: timedelta, lang: str = "en") -> str:
+    """A compact, language-neutral elapsed time: `45m`, `2h10m`, `3d`."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{mins:02d}m" if mins else f"{hours}h"
+    return f"{mins}m"

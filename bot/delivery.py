@@ -1,0 +1,192 @@
+"""The outbox worker: claim, send through the right transport, record what happened.
+
+At-least-once and never silent: every claimed message ends `sent`, back in the
+queue with a retry time, or `failed` and reported. The error's type decides:
+- `RateLimited`: retry after the platform's `retry_after`;
+- `TransientDeliveryError` (network, 5xx, time-outs, a platform not running now):
+  retry with capped exponential backoff and jitter, for up to `max_age`;
+- `ChatMoved`: re-address this and later messages to the new chat id, retry now;
+- `PermanentDeliveryError` / `RecipientUnreachable`: fail and report (an alert that
+  could not reach someone is told to the other people alerted).
+
+Ordering and priority come from the claim (`store.claims.outbox_claim_statement`):
+alerts first, and at most one message in flight per chat, oldest first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row
+
+from bot import alerts
+from bot.core.model import Outgoing
+from bot.runtime import Runtime
+from bot.store import chats, outbox
+from bot.store.db import transaction
+from bot.transports.base import (
+    ChatMoved,
+    DeliveryError,
+    PermanentDeliveryError,
+    RateLimited,
+    Transport,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one send attempt."""
+
+    row: Row[Any]
+    out: Outgoing
+    status: str  # sent | retry | failed | moved
+    error: str = ""
+    retry_after: float | None = None
+    new_chat_id: str | None = None
+
+
+def backoff(attempts: int, *, base: float = 2.0, cap: float = 300.0) -> float:
+    """Seconds before retry number `attempts`: exponential, capped, with ±20% jitter."""
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return delay * random.uniform(0.8, 1.2)
+
+
+class Delivery:
+    """Drains the outbox through the transports."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        transports: Mapping[str, Transport],
+        *,
+        concurrency: int = 64,
+        max_age: timedelta = timedelta(hours=24),
+        idle_poll: float = 0.5,
+    ) -> None:
+        self._rt = rt
+        self._transports = transports
+        self._concurrency = concurrency
+        self._max_age = max_age
+        self._idle_poll = idle_poll
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Send everything sendable now, batch by batch (tests, bursts); returns how many tried."""
+        total = 0
+        while rows := await self._claim(self._concurrency, now):
+            results = await asyncio.gather(*(self._send(row) for row in rows))
+            await self._record(list(results), now)
+            total += len(rows)
+        return total
+
+    async def run(self) -> None:
+        """Deliver until cancelled: a sliding window of sends, results recorded in batches."""
+        inflight: set[asyncio.Task[Result]] = set()
+        try:
+            while True:
+                free = self._concurrency - len(inflight)
+                for row in await self._claim(free) if free > 0 else ():
+                    inflight.add(asyncio.create_task(self._send(row), name=f"send-{row.id}"))
+                self._wake.clear()
+                waiter = asyncio.create_task(self._wake.wait())
+                try:
+                    done, _ = await asyncio.wait(
+                        {*inflight, waiter},
+                        timeout=self._idle_poll,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    waiter.cancel()
+                finished = [task for task in done if task is not waiter]
+                inflight.difference_update(finished)
+                if finished:
+                    await self._record([task.result() for task in finished])
+        finally:
+            for task in inflight:
+                task.cancel()  # their rows' leases expire and they are sent again
+
+    async def _claim(self, limit: int, now: datetime | None = None) -> list[Row[Any]]:
+        now = now or self._rt.clock.now()
+        try:
+            async with transaction(self._rt.sessions) as session:
+                rows = await outbox.claim_batch(
+                    session, worker=self._rt.worker_id, now=now, limit=limit
+                )
+        except Exception:
+            log.exception("outbox claim failed", extra={"action": "delivery.claim_failed"})
+            await asyncio.sleep(self._idle_poll)
+            return []
+        return list(rows)
+
+    async def _send(self, row: Row[Any]) -> Result:
+        out = outbox.decode(row.platform, row.chat_id, row.payload)
+        transport = self._transports.get(row.platform)
+        if transport is None:
+            return Result(row, out, "retry", f"no transport for {row.platform} is running")
+        try:
+            await transport.send(out)
+        except RateLimited as exc:
+            return Result(row, out, "retry", str(exc), retry_after=exc.retry_after)
+        except ChatMoved as exc:
+            return Result(row, out, "moved", str(exc), new_chat_id=exc.new_chat_id)
+        except PermanentDeliveryError as exc:
+            return Result(row, out, "failed", f"{type(exc).__name__}: {exc}")
+        except DeliveryError as exc:
+            return Result(row, out, "retry", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a transport bug must not lose the message
+            log.exception("transport raised", extra={"action": "delivery.transport_bug"})
+            return Result(row, out, "retry", f"unexpected {type(exc).__name__}")
+        return Result(row, out, "sent")
+
+    async def _record(self, results: list[Result], now: datetime | None = None) -> None:
+        now = now or self._rt.clock.now()
+        worker = self._rt.worker_id
+        async with transaction(self._rt.sessions) as session:
+            for r in results:
+                row = r.row
+                if r.status == "sent":
+                    await outbox.mark_sent(session, row.id, worker, now)
+                    if r.out.choices and row.platform in self._rt.numbered_platforms:
+                        await chats.remember_choices(session, r.out, now)
+                elif r.status == "moved" and r.new_chat_id:
+                    await outbox.readdress(
+                        session, row.id, worker, row.platform, row.chat_id, r.new_chat_id
+                    )
+                    await chats.chat_moved(session, row.platform, row.chat_id, r.new_chat_id)
+                elif r.status == "retry" and now - row.created_at < self._max_age:
+                    delay = r.retry_after if r.retry_after is not None else backoff(row.attempts)
+                    await outbox.mark_retry(
+                        session, row.id, worker, now + timedelta(seconds=delay), r.error
+                    )
+                    log.warning(
+                        "send will be retried",
+                        extra={
+                            "action": "delivery.retry",
+                            "outbox_id": row.id,
+                            "attempts": row.attempts,
+                        },
+                    )
+                else:
+                    await outbox.mark_failed(session, row.id, worker, r.error or "gave up")
+                    log.error(
+                        "message could not be delivered",
+                        extra={"action": "delivery.failed", "outbox_id": row.id, "kind": row.kind},
+                    )
+                    if row.alert_id is not None:
+                        await alerts.undeliverable(
+                            session, row.alert_id, row.platform, row.chat_id, now
+                        )
+        if any(r.status in ("moved", "failed") for r in results):
+            self.wake()

@@ -1,0 +1,69 @@
+"""/start (and invite payloads), /help, /tz, /lang, and the first-contact notice."""
+
+from __future__ import annotations
+
+from bot.core.commands import Command
+from bot.core.errors import UserError
+from bot.core.schedules import next_due, parse_schedule
+from bot.core.times import parse_timezone
+from bot.handlers import contacts
+from bot.handlers.context import Ctx
+from bot.i18n import languages
+from bot.store import checkins as checkin_store
+
+
+async def first_contact(ctx: Ctx) -> None:
+    """On first contact: what the operator and the platform can see, in plain words."""
+    await ctx.reply("start.welcome")
+    await ctx.reply(
+        f"privacy.{ctx.platform}" if ctx.platform in ("telegram", "signal") else "privacy.other"
+    )
+
+
+async def start(ctx: Ctx, cmd: Command) -> None:
+    """Register; `/start CODE` opens a contact or group invite."""
+    code = cmd.words[0] if cmd.words else ""
+    if code:
+        found = await contacts.usable_invite(ctx, code)
+        if found.kind == "group":
+            from bot.handlers import groups
+
+            await groups.join_invite(ctx, found, code)
+            return
+        await contacts.show_invite(ctx, found, code)
+        return
+    if not ctx.new_user:
+        await ctx.reply("start.welcome")
+    await ctx.reply("start.next_steps")
+
+
+async def help_(ctx: Ctx, cmd: Command) -> None:
+    """The commands, grouped by what the person does."""
+    await ctx.reply("help.text")
+
+
+async def tz(ctx: Ctx, cmd: Command) -> None:
+    """Show or set the time zone; schedules follow the new zone from now on."""
+    if not cmd.args:
+        await ctx.reply("tz.show", tz=ctx.zone.key)
+        return
+    zone = parse_timezone(cmd.args.strip())
+    ctx.user.timezone = zone.key
+    for schedule in await checkin_store.schedules_of(ctx.session, ctx.user.id):
+        schedule.next_due_at = next_due(
+            parse_schedule(schedule.spec), zone, ctx.now, schedule.anchor_at
+        )
+    await ctx.reply("tz.set", tz=zone.key)
+
+
+async def lang(ctx: Ctx, cmd: Command) -> None:
+    """Show or choose the language."""
+    available = languages()
+    wanted = cmd.args.strip().lower()
+    if not wanted:
+        await ctx.reply("lang.show", lang=ctx.lang, available=", ".join(available))
+        return
+    if wanted not in available:
+        raise UserError("lang.unknown", available=", ".join(available))
+    ctx.user.lang = wanted
+    await ctx.reply("lang.set", lang=wanted)

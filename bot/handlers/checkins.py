@@ -1,0 +1,181 @@
+"""/checkin, /checkins, /checkin_remove, /timer, /ok: setting check-ins and answering them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import alerts
+from bot.core.commands import Command
+from bot.core.durations import check_bounds, format_duration, parse_duration
+from bot.core.errors import UserError
+from bot.core.lifecycle import Kind, State
+from bot.core.model import Choice
+from bot.core.schedules import dst_notices, format_schedule, next_due, parse_schedule
+from bot.core.text import clean_note
+from bot.core.times import format_hhmm
+from bot.handlers.context import Ctx
+from bot.store import checkins as checkin_store
+from bot.store.models import Checkin
+
+MAX_SCHEDULES = 20
+#: A score sent this soon after an answer is added to it (the well-being buttons).
+SCORE_AFTER = timedelta(minutes=15)
+
+
+def local_time(when: datetime, zone: ZoneInfo) -> str:
+    """How a due time is shown to the defender: weekday, date and HH:MM in their zone."""
+    local = when.astimezone(zone)
+    return f"{local:%a %d %b} {format_hhmm(local.time())} ({zone.key})"
+
+
+async def warn_if_alone(ctx: Ctx) -> None:
+    """Tell the defender when nobody would be alerted (SPEC: at set-up and in /status)."""
+    reach = await alerts.reach(ctx.session, ctx.user.id)
+    if not (reach.level1 or reach.level2):
+        await ctx.reply("checkin.nobody_warning")
+
+
+async def checkin(ctx: Ctx, cmd: Command) -> None:
+    """Add a recurring check-in."""
+    spec = parse_schedule(cmd.args)
+    existing = await checkin_store.schedules_of(ctx.session, ctx.user.id)
+    if len(existing) >= MAX_SCHEDULES:
+        raise UserError("checkin.too_many", max=MAX_SCHEDULES)
+    first = next_due(spec, ctx.zone, ctx.now, ctx.now)
+    schedule = await checkin_store.add_schedule(
+        ctx.session, user_id=ctx.user.id, spec=format_schedule(spec), next_due_at=first, now=ctx.now
+    )
+    await ctx.reply(
+        "checkin.added", id=schedule.id, spec=schedule.spec, next=local_time(first, ctx.zone)
+    )
+    for notice in dst_notices(spec, ctx.zone, ctx.now)[:2]:
+        key = "checkin.dst_shifted" if notice.kind == "shifted" else "checkin.dst_once"
+        await ctx.reply(key, day=f"{notice.day:%d %b %Y}", time=format_hhmm(notice.local_time))
+    await warn_if_alone(ctx)
+
+
+async def checkins(ctx: Ctx, cmd: Command) -> None:
+    """List the defender's schedules and open timers."""
+    schedules = await checkin_store.schedules_of(ctx.session, ctx.user.id)
+    if not schedules:
+        await ctx.reply("checkin.none")
+        return
+    lines = [ctx.t("checkin.list_header")]
+    for s in schedules:
+        key = "checkin.list_group_item" if s.group_id else "checkin.list_item"
+        lines.append(ctx.t(key, id=s.id, spec=s.spec, next=local_time(s.next_due_at, ctx.zone)))
+    await ctx.reply_text("\n".join(lines))
+
+
+async def checkin_remove(ctx: Ctx, cmd: Command) -> None:
+    """Remove one of the defender's own schedules."""
+    words = cmd.words
+    if len(words) != 1 or not words[0].lstrip("#").isdigit():
+        raise UserError("checkin.remove_usage")
+    schedule_id = int(words[0].lstrip("#"))
+    if not await checkin_store.remove_schedule(ctx.session, ctx.user.id, schedule_id):
+        raise UserError("checkin.no_such", id=schedule_id)
+    await ctx.reply("checkin.removed", id=schedule_id)
+
+
+async def timer(ctx: Ctx, cmd: Command) -> None:
+    """Start (or cancel) a one-off safe-arrival timer; a new timer replaces an open one."""
+    words = cmd.words
+    if not words:
+        raise UserError("timer.usage")
+    if words[0].casefold() == "cancel":
+        cancelled = await checkin_store.cancel_open(
+            ctx.session,
+            ctx.user.id,
+            kinds=[Kind.TIMER.value],
+            states=[State.PENDING.value, State.LATE.value],
+        )
+        await ctx.reply("timer.cancelled" if cancelled else "timer.none")
+        return
+    c = ctx.rt.settings.checkins
+    duration = check_bounds(parse_duration(words[0]), minimum=c.min_timer, maximum=c.max_timer)
+    note = clean_note(cmd.args[len(words[0]) :]) or None
+    await checkin_store.cancel_open(
+        ctx.session,
+        ctx.user.id,
+        kinds=[Kind.TIMER.value],
+        states=[State.PENDING.value, State.LATE.value],
+    )
+    due = ctx.now + duration
+    await checkin_store.create_checkin(
+        ctx.session, user_id=ctx.user.id, kind=Kind.TIMER.value, due_at=due, deadline_at=due,
+        state=State.PENDING.value, level=0, next_action_at=due, message=note,
+        grace_s=int(c.grace.total_seconds()), level2_after_s=int(c.level2_after.total_seconds()),
+        duress=False, created_at=ctx.now,
+    )  # fmt: skip
+    await ctx.reply(
+        "timer.set", at=local_time(due, ctx.zone), duration=format_duration(duration),
+        grace=format_duration(c.grace),
+    )  # fmt: skip
+    await warn_if_alone(ctx)
+
+
+def parse_ok(args: str) -> tuple[int | None, str | None]:
+    """`[1-5] [note]` → (score, note)."""
+    words = args.split()
+    score = None
+    if words and words[0].isdigit() and len(words[0]) == 1:
+        value = int(words[0])
+        if not 1 <= value <= 5:
+            raise UserError("ok.bad_score")
+        score, args = value, args.strip()[1:]
+    note = clean_note(args) or None
+    return score, note
+
+
+def wellbeing_choices(ctx: Ctx) -> tuple[tuple[Choice, ...], ...]:
+    """The optional 1-5 row offered after "I'm safe"."""
+    return (tuple(Choice(ctx.t(f"ok.score{n}"), f"/ok {n}") for n in range(1, 6)),)
+
+
+async def answer(ctx: Ctx, score: int | None, note: str | None) -> int:
+    """Record an OK: resolve every open check-in and timer; all-clear where alerts went out.
+
+    Returns how many check-ins it closed.
+    """
+    rows = await checkin_store.answer_all(ctx.session, ctx.user.id, ctx.now, score=score, note=note)
+    ctx.user.last_ok_at = ctx.now
+    for row in rows:
+        if row.state == State.RESOLVED:
+            checkin = await ctx.session.get_one(Checkin, row.id)
+            await alerts.all_clear(ctx.session, checkin, ctx.now)
+    return len(rows)
+
+
+async def ok(ctx: Ctx, cmd: Command) -> None:
+    """Check in as safe, with an optional well-being score and note."""
+    score, note = parse_ok(cmd.args)
+    if score is not None and note is None and await _add_score(ctx, score):
+        await ctx.reply("ok.score_noted")
+        return
+    closed = await answer(ctx, score, note)
+    if not closed:
+        await checkin_store.create_checkin(
+            ctx.session, user_id=ctx.user.id, kind=Kind.MANUAL.value, due_at=ctx.now,
+            deadline_at=ctx.now, state=State.OK.value, level=0, next_action_at=None,
+            grace_s=0, level2_after_s=0, answered_at=ctx.now, score=score, note=note,
+            duress=False, created_at=ctx.now,
+        )  # fmt: skip
+    choices = wellbeing_choices(ctx) if score is None else ()
+    await ctx.reply("ok.thanks", choices=choices)
+
+
+async def _add_score(ctx: Ctx, score: int) -> bool:
+    """A score right after an answer (the 1-5 row) completes that answer."""
+    last = await checkin_store.last_answer(ctx.session, ctx.user.id)
+    if (
+        last is None
+        or last.score is not None
+        or ctx.now - (last.answered_at or ctx.now) > SCORE_AFTER
+    ):
+        return False
+    if await checkin_store.open_checkins(ctx.session, ctx.user.id):
+        return False
+    last.score = score
+    return True

@@ -1,0 +1,176 @@
+"""/invite, accepting or declining, /contacts, /contact_remove, /ack.
+
+A trusted contact exists only once the invited person accepted: a pending or
+declined invite is never alerted. Invite codes carry 96 bits from `secrets`, expire,
+work once, and guessing is throttled (after 5 wrong codes in 10 minutes, codes are
+refused for a while with the same answer whether they exist or not).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot import alerts
+from bot.core.commands import Command
+from bot.core.errors import UserError
+from bot.core.model import Choice, MessageKind
+from bot.core.text import clean_name
+from bot.handlers.context import Ctx
+from bot.store import checkins as checkin_store
+from bot.store import contacts as contact_store
+from bot.store import users as user_store
+from bot.store.models import Invite
+
+THROTTLE_WINDOW = timedelta(minutes=10)
+THROTTLE_LIMIT = 5
+MAX_PENDING_INVITES = 10
+
+
+async def invite(ctx: Ctx, cmd: Command) -> None:
+    """Create a single-use contact invite: a deep link where the platform has them."""
+    if (
+        await contact_store.pending_invites(ctx.session, ctx.user.id, ctx.now)
+        >= MAX_PENDING_INVITES
+    ):
+        raise UserError("invite.too_many", max=MAX_PENDING_INVITES)
+    ttl = ctx.rt.settings.security.invite_ttl
+    label = clean_name(cmd.args, fallback="") or None
+    code = await contact_store.create_invite(
+        ctx.session, kind="contact", inviter_id=ctx.user.id, now=ctx.now, ttl=ttl, label=label
+    )
+    link = ctx.rt.link_for(ctx.platform, code)
+    hours = max(1, int(ttl.total_seconds() // 3600))
+    if link:
+        await ctx.reply("invite.link", link=link, hours=hours)
+    else:
+        await ctx.reply("invite.code", code=code, hours=hours)
+
+
+async def usable_invite(ctx: Ctx, code: str, kind: str | None = None) -> Invite:
+    """The pending invite behind a code, or one answer that reveals nothing."""
+    since = ctx.now - THROTTLE_WINDOW
+    if await contact_store.bad_attempts(ctx.session, ctx.user.id, since) >= THROTTLE_LIMIT:
+        raise UserError("invite.throttled")
+    found = await contact_store.find_pending_invite(ctx.session, code, ctx.now)
+    if found is None or (kind is not None and found.kind != kind):
+        raise BadCode()
+    return found
+
+
+class BadCode(UserError):
+    """A wrong, used or expired code (the same answer for each).
+
+    The attempt is counted after the refusal rolls the handler back, so it sticks.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("invite.bad_code")
+
+        async def count(ctx: Ctx) -> None:
+            await contact_store.record_bad_attempt(ctx.session, ctx.user.id, ctx.now)
+
+        self.after_rollback = count
+
+
+async def show_invite(ctx: Ctx, found: Invite, code: str) -> None:
+    """`/start CODE` for a contact invite: who is asking, and Accept / Decline."""
+    if found.inviter_id == ctx.user.id:
+        raise UserError("invite.own")
+    names = await user_store.names_of(ctx.session, [found.inviter_id])
+    name = clean_name(names.get(found.inviter_id, ""))
+    choices = ((Choice(ctx.t("invite.accept_button"), f"/accept {code}"),
+                Choice(ctx.t("invite.decline_button"), f"/decline {code}")),)  # fmt: skip
+    await ctx.reply("invite.shown", name=name, choices=choices)
+
+
+async def accept(ctx: Ctx, cmd: Command) -> None:
+    """Accept a contact invite: the invited person's explicit consent."""
+    code = _one_code(cmd)
+    found = await usable_invite(ctx, code, kind="contact")
+    if found.inviter_id == ctx.user.id:
+        raise UserError("invite.own")
+    await contact_store.close_invite(ctx.session, found.id, "accepted", ctx.user.id)
+    linked = await contact_store.link(
+        ctx.session, found.inviter_id, ctx.user.id, found.label, ctx.now
+    )
+    names = await user_store.names_of(ctx.session, [found.inviter_id, ctx.user.id])
+    defender = clean_name(names.get(found.inviter_id, ""))
+    await ctx.reply("invite.accepted" if linked else "invite.already", name=defender)
+    if linked:
+        await ctx.tell(
+            found.inviter_id,
+            "invite.accepted_defender",
+            name=clean_name(names.get(ctx.user.id, "")),
+        )
+
+
+async def decline(ctx: Ctx, cmd: Command) -> None:
+    """Decline a contact invite; the inviter is told, and nobody is linked."""
+    code = _one_code(cmd)
+    found = await usable_invite(ctx, code, kind="contact")
+    await contact_store.close_invite(ctx.session, found.id, "declined", ctx.user.id)
+    await ctx.reply("invite.declined")
+    await ctx.tell(found.inviter_id, "invite.declined_defender")
+
+
+def _one_code(cmd: Command) -> str:
+    words = cmd.words
+    if len(words) != 1 or len(words[0]) > 64:
+        raise UserError("invite.code_usage")
+    return words[0]
+
+
+async def contacts(ctx: Ctx, cmd: Command) -> None:
+    """My trusted contacts, and the defenders I am a contact for."""
+    mine = await contact_store.contacts_of(ctx.session, ctx.user.id)
+    theirs = await contact_store.defenders_of(ctx.session, ctx.user.id)
+    if not mine and not theirs:
+        await ctx.reply("contacts.none")
+        return
+    lines = [ctx.t("contacts.mine_header") if mine else ctx.t("contacts.mine_none")]
+    lines += [ctx.t("contacts.item", id=c.id, name=clean_name(u.display_name)) for c, u in mine]
+    if theirs:
+        lines.append(ctx.t("contacts.theirs_header"))
+        lines += [
+            ctx.t("contacts.item", id=c.id, name=clean_name(u.display_name)) for c, u in theirs
+        ]
+    lines.append(ctx.t("contacts.remove_hint"))
+    await ctx.reply_text("\n".join(lines))
+
+
+async def contact_remove(ctx: Ctx, cmd: Command) -> None:
+    """End a contact link from either side; the other side is told only that it ended."""
+    words = cmd.words
+    if len(words) != 1 or not words[0].lstrip("#").isdigit():
+        raise UserError("contacts.remove_usage")
+    link_id = int(words[0].lstrip("#"))
+    removed = await contact_store.unlink(ctx.session, link_id, ctx.user.id)
+    if removed is None:
+        raise UserError("contacts.no_such", id=link_id)
+    other = removed.contact_id if removed.defender_id == ctx.user.id else removed.defender_id
+    names = await user_store.names_of(ctx.session, [other, ctx.user.id])
+    await ctx.reply("contacts.removed", name=clean_name(names.get(other, "")))
+    await ctx.tell(other, "contacts.link_ended", name=clean_name(names.get(ctx.user.id, "")))
+
+
+async def ack(ctx: Ctx, cmd: Command) -> None:
+    """ "I'm on it": stop level 2 and tell the other recipients who is handling it."""
+    words = cmd.words
+    if len(words) > 1 or (words and not words[0].lstrip("#").isdigit()):
+        raise UserError("ack.usage")
+    wanted = int(words[0].lstrip("#")) if words else None
+    checkin = await checkin_store.alert_for_ack(ctx.session, ctx.user.id, wanted)
+    if checkin is None:
+        raise UserError("ack.none")
+    if not await checkin_store.acknowledge(ctx.session, checkin.id, ctx.user.id, ctx.now):
+        await ctx.session.refresh(checkin)
+        names = await user_store.names_of(ctx.session, [checkin.acked_by or 0])
+        helper = clean_name(names.get(checkin.acked_by or 0, ""))
+        await ctx.reply("ack.already", helper=helper, kind=MessageKind.ALERT)
+        return
+    await ctx.session.refresh(checkin)
+    await alerts.tell_handled(ctx.session, checkin, ctx.user.id, ctx.now)
+    names = await user_store.names_of(ctx.session, [checkin.user_id])
+    await ctx.reply(
+        "ack.thanks", name=clean_name(names.get(checkin.user_id, "")), kind=MessageKind.ALERT
+    )

@@ -1,0 +1,137 @@
+"""Dispatch one `Incoming`: record it, find the person, route the command, answer.
+
+Everything a message causes commits in one transaction with the record that the
+update was handled, so an update fetched twice is handled once and a crash before
+the commit means the platform delivers it again. Bad input is answered with one
+short message and changes nothing: the handler runs in a savepoint that is rolled
+back on `UserError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.core import commands
+from bot.core.commands import Command
+from bot.core.errors import UserError
+from bot.core.model import Incoming
+from bot.handlers.context import Ctx
+from bot.i18n import has
+from bot.runtime import Runtime
+from bot.store import chats
+from bot.store import users as user_store
+from bot.store.db import transaction
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Ctx, Command], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A command's handler and where it may be used."""
+
+    handler: Handler
+    private_only: bool = True
+
+
+#: Plain text that is not a command goes here (the duress hook lives behind it).
+TextHandler = Callable[[Ctx, str], Awaitable[bool]]
+
+
+class Router:
+    """Turns incoming messages into handler calls; one per running bot."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        routes: dict[str, Route],
+        on_first_contact: Callable[[Ctx], Awaitable[None]],
+        on_text: TextHandler | None = None,
+    ) -> None:
+        self._rt = rt
+        self._routes = routes
+        self._first_contact = on_first_contact
+        self._on_text = on_text
+
+    async def handle(self, incoming: Incoming) -> None:
+        """Handle one message; returns once it and its replies are committed."""
+        now = self._rt.clock.now()
+        async with transaction(self._rt.sessions) as session:
+            key = incoming.dedupe_key
+            if key and not await chats.first_time(session, incoming.chat.platform, key, now):
+                log.debug("duplicate update", extra={"action": "router.duplicate"})
+                return
+            private_chat = incoming.chat.chat_id if incoming.is_private else None
+            user, new = await user_store.register(session, incoming.sender, private_chat, now)
+            ctx = Ctx(self._rt, session, incoming, user, now, new)
+            if new and incoming.is_private:
+                await self._first_contact(ctx)
+            await self._dispatch(ctx)
+        self._rt.on_queued()
+
+    async def _dispatch(self, ctx: Ctx) -> None:
+        incoming = ctx.incoming
+        text = incoming.choice or incoming.text
+        if not text.strip():
+            if incoming.is_private and not incoming.has_text:
+                await ctx.reply("error.text_only")
+            return
+        try:
+            text = await self._numbered(ctx, text)
+            command = commands.parse(text)
+        except UserError as error:
+            await self._refuse(ctx, error)
+            return
+        if command is None:
+            await self._plain_text(ctx, text)
+            return
+        if incoming.edited or incoming.forwarded:
+            if incoming.is_private:
+                await ctx.reply("error.edited" if incoming.edited else "error.forwarded")
+            return
+        await self._run(ctx, command)
+
+    async def _numbered(self, ctx: Ctx, text: str) -> str:
+        """A bare number answers the numbered choices last shown in this chat."""
+        stripped = text.strip()
+        if ctx.incoming.choice or not stripped.isdigit() or len(stripped) > 2:
+            return text
+        if ctx.platform not in self._rt.numbered_platforms:
+            return text
+        command = await chats.choice_for(
+            ctx.session, ctx.platform, ctx.incoming.chat.chat_id, int(stripped), ctx.now
+        )
+        return command or text
+
+    async def _plain_text(self, ctx: Ctx, text: str) -> None:
+        if not ctx.incoming.is_private:
+            return  # ordinary chatter in a group is none of our business
+        if ctx.incoming.edited or ctx.incoming.forwarded:
+            return
+        if self._on_text is not None and await self._on_text(ctx, text):
+            return
+        await ctx.reply("error.not_a_command")
+
+    async def _run(self, ctx: Ctx, command: Command) -> None:
+        route = self._routes.get(command.name)
+        if route is None:
+            await ctx.reply("error.unknown_command", command=command.name)
+            return
+        if route.private_only and not ctx.incoming.is_private:
+            await ctx.reply("error.private_only")
+            return
+        try:
+            async with ctx.session.begin_nested():
+                await route.handler(ctx, command)
+        except UserError as error:
+            if error.after_rollback is not None:
+                await error.after_rollback(ctx)
+            await self._refuse(ctx, error)
+        log.info("command", extra={"action": f"command.{command.name}", "user_id": ctx.user.id})
+
+    async def _refuse(self, ctx: Ctx, error: UserError) -> None:
+        key = error.key if has(error.key) else "error.generic"
+        await ctx.reply(key, **error.params)

@@ -1,0 +1,173 @@
+"""`run_once(now)`: claim everything due and act on it, batch by batch.
+
+Each batch is one transaction: claim (one statement), decide in core, apply with
+conditional updates, queue messages. A crash rolls the batch back and the next tick
+claims it again; a second worker skips rows this one holds (`SKIP LOCKED`). Tests
+call `run_once` directly with a fake clock; the APScheduler job in `tick.py` calls it
+in production.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import alerts
+from bot.core.durations import format_duration
+from bot.core.lifecycle import Effect, Kind, Reach, Snapshot, State, advance
+from bot.core.model import Address, Choice, MessageKind, Outgoing
+from bot.i18n import t
+from bot.runtime import Runtime
+from bot.scheduler.recurrence import materialise
+from bot.store import checkins as checkin_store
+from bot.store import claims, outbox
+from bot.store import users as user_store
+from bot.store.db import transaction
+from bot.store.models import Checkin, Group, User
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass
+class TickReport:
+    """What one `run_once` did (for logs, tests and the benchmark)."""
+
+    prompts: int = 0
+    steps: int = 0
+    pauses_ended: int = 0
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.prompts or self.steps or self.pauses_ended)
+
+
+async def run_once(rt: Runtime, now: datetime | None = None, batch: int = BATCH) -> TickReport:
+    """Process all work due at `now` (default: the runtime clock)."""
+    now = now or rt.clock.now()
+    report = TickReport()
+    while (n := await _schedule_batch(rt, now, batch)) is not None:
+        report.prompts += n[0]
+        if n[1] < batch:
+            break
+    while (m := await _checkin_batch(rt, now, batch)) is not None:
+        report.steps += m[0]
+        if m[1] < batch:
+            break
+    report.pauses_ended = await _pause_ends(rt, now)
+    if report.anything:
+        rt.on_queued()
+        log.info(
+            "tick",
+            extra={"action": "scheduler.tick", "prompts": report.prompts, "steps": report.steps},
+        )
+    return report
+
+
+async def _context(
+    session: AsyncSession, user_ids: set[int], group_ids: set[int]
+) -> tuple[dict[int, User], dict[int, Address], dict[int, Group]]:
+    users = {
+        u.id: u
+        for u in (await session.execute(select(User).where(User.id.in_(user_ids)))).scalars()
+    }
+    groups: dict[int, Group] = {}
+    if group_ids:
+        found = await session.execute(select(Group).where(Group.id.in_(group_ids)))
+        groups = {g.id: g for g in found.scalars()}
+    return users, await user_store.addresses_of(session, user_ids), groups
+
+
+async def _schedule_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, int] | None:
+    async with transaction(rt.sessions) as session:
+        rows = await claims.claim_schedules(session, worker=rt.worker_id, now=now, limit=batch)
+        if not rows:
+            return None
+        users, addresses, groups = await _context(
+            session, {r.user_id for r in rows}, {r.group_id for r in rows if r.group_id}
+        )
+        prompted = 0
+        for row in rows:
+            group = groups.get(row.group_id) if row.group_id else None
+            prompted += await materialise(
+                session, rt, row, users[row.user_id], addresses.get(row.user_id), group, now
+            )
+        return prompted, len(rows)
+
+
+async def _checkin_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, int] | None:
+    async with transaction(rt.sessions) as session:
+        rows = await claims.claim_checkins(session, worker=rt.worker_id, now=now, limit=batch)
+        if not rows:
+            return None
+        users, addresses, _ = await _context(session, {r.user_id for r in rows}, set())
+        done = 0
+        for row in rows:
+            done += await _step(
+                session, rt, row, users[row.user_id], addresses.get(row.user_id), now
+            )
+        return done, len(rows)
+
+
+async def _step(
+    session: AsyncSession,
+    rt: Runtime,
+    row: Row[Any],
+    user: User,
+    address: Address | None,
+    now: datetime,
+) -> bool:
+    snapshot = Snapshot(
+        state=State(row.state), level=row.level, next_action_at=row.next_action_at,
+        grace=timedelta(seconds=row.grace_s), level2_after=timedelta(seconds=row.level2_after_s),
+        acknowledged=row.acked_by is not None,
+    )  # fmt: skip
+    paused = user.paused_until is not None and user.paused_until > now and row.kind != Kind.SOS
+    needs_reach = snapshot.state != State.PENDING
+    reach = await alerts.reach(session, row.user_id) if needs_reach else Reach(False, False)
+    step = advance(snapshot, now, reach, paused=paused)
+    if step is None or not await checkin_store.apply_step(session, row.id, step):
+        return False  # nothing due, or an answer got there first
+    checkin = await session.get_one(Checkin, row.id)
+    for effect in step.effects:
+        if effect == Effect.REMIND and address is not None:
+            await outbox.enqueue(
+                session, _reminder(address, user.lang, row.kind, snapshot.grace),
+                now=now, user_id=user.id, dedupe_key=f"remind:{row.id}",
+            )  # fmt: skip
+        elif effect == Effect.ALERT_LEVEL1:
+            await alerts.raise_level(session, checkin, 1, now)
+        elif effect == Effect.ALERT_LEVEL2:
+            await alerts.raise_level(session, checkin, 2, now)
+        elif effect == Effect.NOBODY_TO_ALERT:
+            log.warning(
+                "missed, nobody to alert",
+                extra={"action": "checkin.unreachable", "checkin_id": row.id},
+            )
+    return True
+
+
+def _reminder(to: Address, lang: str, kind: str, grace: timedelta) -> Outgoing:
+    key = "reminder.timer" if kind == Kind.TIMER else "reminder.text"
+    text = t(key, lang, grace=format_duration(grace))
+    choices = ((Choice(t("prompt.safe", lang), "/ok"), Choice(t("prompt.help", lang), "/sos")),)
+    return Outgoing(to, text, choices, kind=MessageKind.REMINDER)
+
+
+async def _pause_ends(rt: Runtime, now: datetime) -> int:
+    async with transaction(rt.sessions) as session:
+        rows = await claims.claim_pause_ends(session, now=now, limit=BATCH)
+        addresses = await user_store.addresses_of(session, [r.id for r in rows])
+        for r in rows:
+            if r.id in addresses:
+                await outbox.enqueue(
+                    session, Outgoing(addresses[r.id], t("pause.ended", r.lang), kind=MessageKind.INFO),
+                    now=now, user_id=r.id,
+                )  # fmt: skip
+        return len(rows)

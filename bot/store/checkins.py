@@ -1,0 +1,284 @@
+"""Schedules, check-ins, answers and alerts: every transition a conditional update.
+
+Each write that moves a check-in names the state it expects to move it from, so a
+defender's answer and the scheduler's escalation racing at the deadline cannot both
+win: whichever commits second finds the row changed and does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, case, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.lifecycle import OPEN_STATES, State, Step
+from bot.store.models import Alert, AlertRecipient, Checkin, Schedule
+from bot.store.outbox import dialect_insert
+
+_OPEN = tuple(s.value for s in OPEN_STATES)
+
+
+# -- schedules ---------------------------------------------------------------------
+
+
+async def add_schedule(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    spec: str,
+    next_due_at: datetime,
+    now: datetime,
+    group_id: int | None = None,
+) -> Schedule:
+    """Store a recurring check-in with its first due time."""
+    schedule = Schedule(
+        user_id=user_id, group_id=group_id, spec=spec, anchor_at=now,
+        next_due_at=next_due_at, created_at=now,
+    )  # fmt: skip
+    session.add(schedule)
+    await session.flush()
+    return schedule
+
+
+async def schedules_of(session: AsyncSession, user_id: int) -> Sequence[Schedule]:
+    """A defender's schedules, soonest first."""
+    stmt = select(Schedule).where(Schedule.user_id == user_id).order_by(Schedule.next_due_at)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def remove_schedule(session: AsyncSession, user_id: int, schedule_id: int) -> bool:
+    """Delete one of the defender's own (non-group) schedules."""
+    schedule = await session.get(Schedule, schedule_id)
+    if schedule is None or schedule.user_id != user_id or schedule.group_id is not None:
+        return False
+    await session.delete(schedule)
+    await session.flush()
+    return True
+
+
+async def advance_schedule(
+    session: AsyncSession, row_id: int, worker: str, expected: datetime, next_due_at: datetime
+) -> bool:
+    """Move a claimed schedule to its next occurrence (only if nobody else did)."""
+    stmt = (
+        update(Schedule)
+        .where(
+            Schedule.id == row_id, Schedule.next_due_at == expected, Schedule.claimed_by == worker
+        )
+        .values(next_due_at=next_due_at, claimed_by=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool((await session.execute(stmt)).rowcount)
+
+
+# -- check-ins ---------------------------------------------------------------------
+
+
+async def create_checkin(session: AsyncSession, **values: Any) -> int | None:
+    """Insert an occurrence; None if (schedule_id, due_at) already exists."""
+    stmt = dialect_insert(session, Checkin).values(**values)
+    if values.get("schedule_id") is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["schedule_id", "due_at"])
+    result = await session.execute(stmt.returning(Checkin.id))
+    return result.scalar_one_or_none()
+
+
+async def open_checkins(session: AsyncSession, user_id: int) -> Sequence[Checkin]:
+    """A defender's check-ins that still wait for an answer, oldest first."""
+    stmt = (
+        select(Checkin)
+        .where(Checkin.user_id == user_id, Checkin.state.in_(_OPEN))
+        .order_by(Checkin.due_at)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def apply_step(session: AsyncSession, row_id: int, step: Step) -> bool:
+    """Apply a decided transition if the row is still as the decision saw it."""
+    stmt = (
+        update(Checkin)
+        .where(
+            Checkin.id == row_id,
+            Checkin.state == step.expect_state.value,
+            _same(Checkin.next_action_at, step.expect_next_action_at),
+        )
+        .values(
+            state=step.state.value,
+            level=step.level,
+            next_action_at=step.next_action_at,
+            claimed_by=None,
+            lease_until=None,
+        )  # fmt: skip
+        .execution_options(synchronize_session=False)
+    )
+    return bool((await session.execute(stmt)).rowcount)
+
+
+def _same(column: Any, value: datetime | None) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+async def answer_all(
+    session: AsyncSession,
+    user_id: int,
+    now: datetime,
+    *,
+    score: int | None = None,
+    note: str | None = None,
+    kinds: Sequence[str] | None = None,
+) -> Sequence[Row[Any]]:
+    """Resolve every open check-in and timer of a defender in one statement.
+
+    Returns (id, state) of each row it moved: `ok` if it was answered before any
+    alert, `resolved` if an alert had gone out (the caller sends the all-clear).
+    """
+    new_state = case(
+        (Checkin.state == State.MISSED.value, State.RESOLVED.value), else_=State.OK.value
+    )
+    conditions = [Checkin.user_id == user_id, Checkin.state.in_(_OPEN)]
+    if kinds is not None:
+        conditions.append(Checkin.kind.in_(kinds))
+    stmt = (
+        update(Checkin)
+        .where(*conditions)
+        .values(
+            state=new_state,
+            answered_at=now,
+            next_action_at=None,
+            score=score,
+            note=note,
+            claimed_by=None,
+            lease_until=None,
+        )  # fmt: skip
+        .returning(Checkin.id, Checkin.state, Checkin.kind, Checkin.duress)
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def cancel_open(
+    session: AsyncSession, user_id: int, *, kinds: Sequence[str], states: Sequence[str] = _OPEN
+) -> int:
+    """Cancel open check-ins of some kinds (a cancelled timer, a pause)."""
+    stmt = (
+        update(Checkin)
+        .where(Checkin.user_id == user_id, Checkin.kind.in_(kinds), Checkin.state.in_(states))
+        .values(state=State.CANCELLED.value, next_action_at=None, claimed_by=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int((await session.execute(stmt)).rowcount or 0)
+
+
+async def last_answer(session: AsyncSession, user_id: int) -> Checkin | None:
+    """The defender's most recent answered check-in."""
+    stmt = (
+        select(Checkin)
+        .where(Checkin.user_id == user_id, Checkin.answered_at.is_not(None))
+        .order_by(Checkin.answered_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+# -- alerts ------------------------------------------------------------------------
+
+
+async def create_alert(
+    session: AsyncSession, checkin_id: int, level: int, now: datetime
+) -> int | None:
+    """Record that a level was raised; None if it already was (UNIQUE(checkin_id, level))."""
+    stmt = (
+        dialect_insert(session, Alert)
+        .values(checkin_id=checkin_id, level=level, created_at=now)
+        .on_conflict_do_nothing(index_elements=["checkin_id", "level"])
+        .returning(Alert.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def add_recipient(
+    session: AsyncSession, alert_id: int, platform: str, chat_id: str, user_id: int | None
+) -> bool:
+    """Record one recipient of an alert; False if already told."""
+    stmt = (
+        dialect_insert(session, AlertRecipient)
+        .values(alert_id=alert_id, platform=platform, chat_id=chat_id, user_id=user_id)
+        .on_conflict_do_nothing(index_elements=["alert_id", "platform", "chat_id"])
+    )
+    return bool((await session.execute(stmt)).rowcount)
+
+
+async def recipients_of(session: AsyncSession, checkin_id: int) -> Sequence[Row[Any]]:
+    """Everyone told about any level of this check-in: (platform, chat_id, user_id)."""
+    stmt = (
+        select(AlertRecipient.platform, AlertRecipient.chat_id, AlertRecipient.user_id)
+        .join(Alert, Alert.id == AlertRecipient.alert_id)
+        .where(Alert.checkin_id == checkin_id)
+        .distinct()
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def resolve_alerts(session: AsyncSession, checkin_id: int, now: datetime) -> None:
+    """Mark every alert of a check-in resolved."""
+    await session.execute(
+        update(Alert)
+        .where(Alert.checkin_id == checkin_id, Alert.resolved_at.is_(None))
+        .values(resolved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def alert_for_ack(
+    session: AsyncSession, user_id: int, checkin_id: int | None
+) -> Checkin | None:
+    """The open, alerted check-in this person may acknowledge (newest if not named)."""
+    stmt = (
+        select(Checkin)
+        .join(Alert, Alert.checkin_id == Checkin.id)
+        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+        .where(AlertRecipient.user_id == user_id, Checkin.state == State.MISSED.value)
+        .order_by(Checkin.id.desc())
+        .limit(1)
+    )
+    if checkin_id is not None:
+        stmt = stmt.where(Checkin.id == checkin_id)
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def acknowledge(session: AsyncSession, checkin_id: int, user_id: int, now: datetime) -> bool:
+    """The first acknowledgement wins; it stops level 2 (the next action is cleared)."""
+    stmt = (
+        update(Checkin)
+        .where(
+            Checkin.id == checkin_id,
+            Checkin.state == State.MISSED.value,
+            Checkin.acked_by.is_(None),
+        )
+        .values(
+            acked_by=user_id,
+            acked_at=now,
+            next_action_at=case((Checkin.level >= 2, Checkin.next_action_at), else_=None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool((await session.execute(stmt)).rowcount)
+
+
+async def purge_history(session: AsyncSession, before: datetime) -> int:
+    """Delete closed check-ins older than `before`; open ones are never purged."""
+    closed = and_(
+        Checkin.created_at < before,
+        Checkin.state.in_((State.OK.value, State.RESOLVED.value, State.CANCELLED.value)),
+    )
+    ids = select(Checkin.id).where(closed).limit(5000)
+    result = await session.execute(delete(Checkin).where(Checkin.id.in_(ids.scalar_subquery())))
+    return int(result.rowcount or 0)
+
+
+def window_seconds(value: timedelta) -> int:
+    """Policy durations are stored as whole seconds."""
+    return int(value.total_seconds())

@@ -1,0 +1,153 @@
+"""Claiming due work with one atomic statement per batch, and leases.
+
+The shape is procrastinate's fetch-job: `UPDATE t SET claimed_by=:w, lease_until=:l
+WHERE id IN (SELECT id … WHERE <due> ORDER BY … LIMIT :n FOR UPDATE SKIP LOCKED)
+AND <due> RETURNING …`. On PostgreSQL, `SKIP LOCKED` lets several workers share one
+database; on SQLite (where SQLAlchemy silently drops `FOR UPDATE`) the outer `WHERE`
+re-checks the condition and `BEGIN IMMEDIATE` serialises writers. Never a SELECT
+followed by an UPDATE.
+
+A row whose lease has expired (its worker died mid-way) is claimable again: a crash
+delays work by at most one lease, never loses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Update, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import Checkin, Outbox, Schedule, User
+
+#: How long a claimed row stays ours before another worker may take it.
+DEFAULT_LEASE = timedelta(seconds=60)
+
+_OPEN = ("pending", "late", "missed")
+
+
+def claim_statement(
+    model: Any,
+    due: ColumnElement[bool],
+    order_by: Sequence[Any],
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    dialect: str,
+    extra_values: dict[str, Any] | None = None,
+) -> Update:
+    """Build the one-statement claim for `model` rows matching `due`."""
+    free = or_(model.lease_until.is_(None), model.lease_until < now)
+    inner = select(model.id).where(due, free).order_by(*order_by).limit(limit)
+    if dialect == "postgresql":
+        inner = inner.with_for_update(skip_locked=True)
+    values = {"claimed_by": worker, "lease_until": now + lease, **(extra_values or {})}
+    return (
+        update(model)
+        .where(model.id.in_(inner.scalar_subquery()), due, free)
+        .values(**values)
+        .returning(*model.__table__.c)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def claim_schedules(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta = DEFAULT_LEASE,
+) -> Sequence[Row[Any]]:
+    """Schedules whose next occurrence is due."""
+    stmt = claim_statement(
+        Schedule,
+        Schedule.next_due_at <= now,
+        (Schedule.next_due_at,),
+        worker=worker, now=now, limit=limit, lease=lease, dialect=_dialect(session),
+    )  # fmt: skip
+    return (await session.execute(stmt)).all()
+
+
+async def claim_checkins(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta = DEFAULT_LEASE,
+) -> Sequence[Row[Any]]:
+    """Open check-ins whose next action (reminder, alert, level 2) is due, oldest first."""
+    due = and_(Checkin.next_action_at <= now, Checkin.state.in_(_OPEN))
+    stmt = claim_statement(
+        Checkin, due, (Checkin.next_action_at,),
+        worker=worker, now=now, limit=limit, lease=lease, dialect=_dialect(session),
+    )  # fmt: skip
+    return (await session.execute(stmt)).all()
+
+
+async def claim_pause_ends(
+    session: AsyncSession, *, now: datetime, limit: int
+) -> Sequence[Row[Any]]:
+    """Pauses that have run out: clearing `pause_ends_at` is itself the claim."""
+    inner = select(User.id).where(User.pause_ends_at <= now).limit(limit)
+    if _dialect(session) == "postgresql":
+        inner = inner.with_for_update(skip_locked=True)
+    stmt = (
+        update(User)
+        .where(User.id.in_(inner.scalar_subquery()), User.pause_ends_at <= now)
+        .values(pause_ends_at=None, paused_until=None, pause_reason=None)
+        .returning(User.id, User.lang)
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.execute(stmt)).all()
+
+
+def outbox_claim_statement(
+    *, worker: str, now: datetime, limit: int, lease: timedelta, dialect: str
+) -> Update:
+    """Messages ready to send: alerts first, and only the oldest unsent one per chat.
+
+    A chat with an earlier message still pending or in flight is skipped, which keeps
+    messages to one recipient in order and never sends two to one chat at once.
+    """
+    earlier = Outbox.__table__.alias("earlier")
+    blocked = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.platform == Outbox.platform,
+            earlier.c.chat_id == Outbox.chat_id,
+            earlier.c.id < Outbox.id,
+            earlier.c.status.in_(("pending", "sending")),
+        )
+        .exists()
+    )
+    ready = or_(
+        and_(Outbox.status == "pending", Outbox.next_attempt_at <= now),
+        and_(Outbox.status == "sending", Outbox.lease_until < now),
+    )
+    inner = (
+        select(Outbox.id).where(ready, ~blocked).order_by(Outbox.priority, Outbox.id).limit(limit)
+    )
+    if dialect == "postgresql":
+        inner = inner.with_for_update(skip_locked=True)
+    return (
+        update(Outbox)
+        .where(Outbox.id.in_(inner.scalar_subquery()), ready)
+        .values(
+            status="sending",
+            claimed_by=worker,
+            lease_until=now + lease,
+            attempts=Outbox.attempts + 1,
+        )
+        .returning(*Outbox.__table__.c)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name

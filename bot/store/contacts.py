@@ -1,0 +1,149 @@
+"""Invites, trusted-contact links, and the guard against guessing invite codes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import BadCodeAttempt, Contact, Invite, User
+
+#: 12 random bytes = 96 bits, URL-safe (Telegram deep-link payloads allow [A-Za-z0-9_-]).
+CODE_BYTES = 12
+
+
+def hash_code(code: str) -> str:
+    """Only this hash is stored; a copy of the database gives no usable codes."""
+    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    kind: str,
+    inviter_id: int,
+    now: datetime,
+    ttl: timedelta,
+    label: str | None = None,
+    group_id: int | None = None,
+) -> str:
+    """Create a single-use invite and return its code (shown once, never stored)."""
+    code = secrets.token_urlsafe(CODE_BYTES)
+    session.add(
+        Invite(
+            code_hash=hash_code(code), kind=kind, inviter_id=inviter_id, group_id=group_id,
+            label=label, status="pending", created_at=now, expires_at=now + ttl,
+        )
+    )  # fmt: skip
+    await session.flush()
+    return code
+
+
+async def find_pending_invite(session: AsyncSession, code: str, now: datetime) -> Invite | None:
+    """A pending, unexpired invite with this code; expired ones are marked on the way."""
+    invite = (
+        await session.execute(select(Invite).where(Invite.code_hash == hash_code(code)))
+    ).scalar_one_or_none()
+    if invite is None or invite.status != "pending":
+        return None
+    if invite.expires_at <= now:
+        invite.status = "expired"
+        return None
+    return invite
+
+
+async def close_invite(session: AsyncSession, invite_id: int, status: str, user_id: int) -> bool:
+    """Accept or decline: only from pending, so a code is used at most once."""
+    stmt = (
+        update(Invite)
+        .where(Invite.id == invite_id, Invite.status == "pending")
+        .values(status=status, used_by=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool((await session.execute(stmt)).rowcount)
+
+
+async def link(
+    session: AsyncSession, defender_id: int, contact_id: int, label: str | None, now: datetime
+) -> bool:
+    """Make `contact_id` a trusted contact of `defender_id`; False if already linked."""
+    exists = await session.execute(
+        select(Contact.id).where(
+            Contact.defender_id == defender_id, Contact.contact_id == contact_id
+        )
+    )
+    if exists.first() is not None:
+        return False
+    session.add(
+        Contact(defender_id=defender_id, contact_id=contact_id, label=label, created_at=now)
+    )
+    await session.flush()
+    return True
+
+
+async def contacts_of(session: AsyncSession, defender_id: int) -> list[tuple[Contact, User]]:
+    """Accepted trusted contacts of a defender, oldest first."""
+    stmt = (
+        select(Contact, User)
+        .join(User, User.id == Contact.contact_id)
+        .where(Contact.defender_id == defender_id)
+        .order_by(Contact.id)
+    )
+    return [(c, u) for c, u in (await session.execute(stmt)).all()]
+
+
+async def defenders_of(session: AsyncSession, contact_id: int) -> list[tuple[Contact, User]]:
+    """The defenders this person is a trusted contact for."""
+    stmt = (
+        select(Contact, User)
+        .join(User, User.id == Contact.defender_id)
+        .where(Contact.contact_id == contact_id)
+        .order_by(Contact.id)
+    )
+    return [(c, u) for c, u in (await session.execute(stmt)).all()]
+
+
+async def contact_ids(session: AsyncSession, defender_id: int) -> list[int]:
+    """User ids of a defender's accepted contacts."""
+    stmt = select(Contact.contact_id).where(Contact.defender_id == defender_id).order_by(Contact.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def unlink(session: AsyncSession, link_id: int, user_id: int) -> Contact | None:
+    """End a link from either side; None if it is not this person's link."""
+    contact = await session.get(Contact, link_id)
+    if contact is None or user_id not in (contact.defender_id, contact.contact_id):
+        return None
+    await session.delete(contact)
+    await session.flush()
+    return contact
+
+
+async def pending_invites(session: AsyncSession, inviter_id: int, now: datetime) -> int:
+    """How many of a person's contact invites still wait for an answer."""
+    stmt = select(func.count()).where(
+        Invite.inviter_id == inviter_id,
+        Invite.kind == "contact",
+        Invite.status == "pending",
+        Invite.expires_at > now,
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def bad_attempts(session: AsyncSession, user_id: int, since: datetime) -> int:
+    """Wrong codes this person typed since `since`."""
+    stmt = select(func.count()).where(BadCodeAttempt.user_id == user_id, BadCodeAttempt.at >= since)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def record_bad_attempt(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """Remember a wrong code (and forget attempts older than a day)."""
+    session.add(BadCodeAttempt(user_id=user_id, at=now))
+    await session.execute(
+        delete(BadCodeAttempt).where(
+            or_(BadCodeAttempt.at < now - timedelta(days=1)), BadCodeAttempt.user_id == user_id
+        )
+    )

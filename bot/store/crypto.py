@@ -1,0 +1,128 @@
+"""Field encryption at rest and slow hashes for secrets people type.
+
+Notes, reasons, SOS messages, display names and outgoing message bodies are stored
+through `SecretText`, which calls `encrypt_field`/`decrypt_field` here. The cipher is
+AES-256-GCM (authenticated) with a key derived from `security.secret_key` by HKDF;
+each value carries the id of the key that sealed it, so `holdfast rotate-key` can
+re-encrypt row by row while old values stay readable.
+
+The cipher is process-wide because SQLAlchemy column types have no other way to
+reach it; `configure()` is called once at start-up by the app (and by tests).
+
+The duress word and the safe PIN are never stored, only salted scrypt hashes,
+compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_PREFIX = "hf1"
+
+
+class DecryptionError(Exception):
+    """A stored value could not be decrypted: wrong or missing `security.secret_key`."""
+
+
+@dataclass(frozen=True)
+class _Key:
+    key_id: str
+    aead: AESGCM
+
+
+def _derive(secret: str) -> _Key:
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"holdfast-field-v1", info=b"fields")
+    key = raw.derive(secret.encode("utf-8"))
+    key_id = hashlib.sha256(b"holdfast-key-id" + key).hexdigest()[:8]
+    return _Key(key_id, AESGCM(key))
+
+
+_current: _Key | None = None
+_all: dict[str, _Key] = {}
+
+
+def configure(secret_key: str, old_keys: tuple[str, ...] = ()) -> None:
+    """Set the key that seals new values (empty: store in clear) and keys that still open old ones."""
+    global _current, _all
+    keys = [_derive(k) for k in (secret_key, *old_keys) if k]
+    _current = keys[0] if secret_key else None
+    _all = {k.key_id: k for k in keys}
+
+
+def is_configured() -> bool:
+    """True when new values are encrypted."""
+    return _current is not None
+
+
+def encrypt_field(value: str) -> str:
+    """Seal a value with the current key; without a key, return it unchanged."""
+    if _current is None:
+        return value
+    nonce = os.urandom(12)
+    sealed = _current.aead.encrypt(nonce, value.encode("utf-8"), _PREFIX.encode())
+    return f"{_PREFIX}:{_current.key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+def decrypt_field(stored: str) -> str:
+    """Open a sealed value; a value stored in clear (no key at the time) comes back as is."""
+    if not stored.startswith(_PREFIX + ":"):
+        return stored
+    try:
+        _, key_id, payload = stored.split(":", 2)
+        key = _all[key_id]
+        blob = base64.b64decode(payload)
+        return key.aead.decrypt(blob[:12], blob[12:], _PREFIX.encode()).decode("utf-8")
+    except KeyError as exc:
+        raise DecryptionError(
+            "a stored value was sealed with a key that is not configured; "
+            "set security.secret_key (HOLDFAST_SECURITY_SECRET_KEY) to the key in use"
+        ) from exc
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError("a stored value is corrupt or was sealed with another key") from exc
+
+
+def is_sealed_with_current(stored: str) -> bool:
+    """True if the value is already sealed with the current key (for key rotation)."""
+    if _current is None:
+        return not stored.startswith(_PREFIX + ":")
+    return stored.startswith(f"{_PREFIX}:{_current.key_id}:")
+
+
+# -- secrets people type: duress word, PIN -------------------------------------------
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_secret(secret: str) -> str:
+    """A salted scrypt hash of a normalised secret, as `scrypt$salt$hash` (base64)."""
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(_normalise(secret), salt=salt, dklen=32, **_SCRYPT)
+    return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_secret(secret: str, stored: str | None) -> bool:
+    """Compare a typed secret with its stored hash in constant time."""
+    if not stored:
+        return False
+    try:
+        scheme, salt_b64, digest_b64 = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+    digest = hashlib.scrypt(_normalise(secret), salt=salt, dklen=32, **_SCRYPT)
+    return hmac.compare_digest(digest, expected)
+
+
+def _normalise(secret: str) -> bytes:
+    return " ".join(secret.split()).casefold().encode("utf-8")

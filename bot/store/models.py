@@ -1,0 +1,296 @@
+"""SQLAlchemy models: the database is the truth about what is due, sent and escalated.
+
+Invariants live in constraints, not in code paths:
+- `UNIQUE(schedule_id, due_at)` on check-ins: any number of ticks may try to create
+  an occurrence; exactly one row wins.
+- `UNIQUE(checkin_id, level)` on alerts and `UNIQUE(alert_id, platform, chat_id)` on
+  their recipients: an escalation level is raised once, each recipient told once.
+- `UNIQUE(dedupe_key)` on the outbox: a message with a natural key is queued once.
+- `UNIQUE(platform, key)` on processed inbound updates: an update fetched twice is
+  handled once.
+What is due lives in indexed columns (`schedules.next_due_at`,
+`checkins.next_action_at`, `outbox.next_attempt_at`, `users.pause_ends_at`), so a
+tick's cost grows with the work that is due, not with the number of people.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.store.types import SecretText, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints stably."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    """A person. One user may have several platform identities."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(SecretText, default="")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pause_reason: Mapped[str | None] = mapped_column(SecretText)
+    #: set while a pause runs; the scheduler claims it when due to say "pause ended"
+    pause_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    duress_hash: Mapped[str | None] = mapped_column(String(200))
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    #: a pending /forgetme confirmation expires at this time
+    forget_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Identity(Base):
+    """One platform identity of a user, and the private chat that reaches them."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Group(Base):
+    """A group of defenders run by organisers; its policy governs its schedules."""
+
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(SecretText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    response_window_s: Mapped[int | None] = mapped_column(Integer)
+    grace_s: Mapped[int | None] = mapped_column(Integer)
+    level2_after_s: Mapped[int | None] = mapped_column(Integer)
+    #: the group's own schedule spec (materialised per member as schedules rows)
+    schedule_spec: Mapped[str | None] = mapped_column(String(200))
+
+
+class GroupMember(Base):
+    """Membership and role (organiser or member) in a group."""
+
+    __tablename__ = "group_members"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # organiser | member
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GroupAlertChat(Base):
+    """A group chat bound as a group's alert channel (level 2)."""
+
+    __tablename__ = "group_alert_chats"
+    __table_args__ = (UniqueConstraint("group_id", "platform", "chat_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Schedule(Base):
+    """A recurring check-in of one defender (a group schedule has one row per member)."""
+
+    __tablename__ = "schedules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), index=True
+    )
+    spec: Mapped[str] = mapped_column(String(200))
+    anchor_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Checkin(Base):
+    """One check-in occurrence (scheduled, a timer, or an SOS) and its escalation state."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "due_at"),
+        CheckConstraint("score IS NULL OR (score BETWEEN 1 AND 5)", name="score_range"),
+        Index("ix_checkins_user_state", "user_id", "state"),
+        Index(
+            "ix_checkins_next_action",
+            "next_action_at",
+            postgresql_where=text("next_action_at IS NOT NULL"),
+            sqlite_where=text("next_action_at IS NOT NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))  # scheduled | timer | sos | duress
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    grace_s: Mapped[int] = mapped_column(Integer)
+    level2_after_s: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str | None] = mapped_column(SecretText)  # timer note or SOS text
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    score: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(SecretText)
+    duress: Mapped[bool] = mapped_column(Boolean, default=False)
+    acked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Alert(Base):
+    """One escalation level raised for one check-in."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("checkin_id", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertRecipient(Base):
+    """Who was told about an alert: a person, or a bound group chat."""
+
+    __tablename__ = "alert_recipients"
+    __table_args__ = (UniqueConstraint("alert_id", "platform", "chat_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+
+
+class Contact(Base):
+    """An accepted trusted-contact link: `contact_id` is alerted for `defender_id`."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("defender_id", "contact_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    defender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str | None] = mapped_column(SecretText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Invite(Base):
+    """A single-use, expiring invite: to be a trusted contact, or to join a group.
+
+    Only a hash of the code is stored, so a copy of the database gives no usable codes.
+    """
+
+    __tablename__ = "invites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # contact | group
+    inviter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    label: Mapped[str | None] = mapped_column(SecretText)
+    status: Mapped[str] = mapped_column(String(16))  # pending|accepted|declined|expired|revoked
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class BadCodeAttempt(Base):
+    """A wrong invite code typed by someone; throttles guessing."""
+
+    __tablename__ = "bad_code_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Outbox(Base):
+    """A message to send. Written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_due",
+            "status",
+            "priority",
+            "next_attempt_at",
+        ),
+        Index("ix_outbox_chat", "platform", "chat_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(SecretText)  # JSON: text, choices, attachment …
+    status: Mapped[str] = mapped_column(String(16))  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+
+
+class ChatChoices(Base):
+    """The numbered choices last shown in a chat without buttons (Signal, console)."""
+
+    __tablename__ = "chat_choices"
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    commands: Mapped[str] = mapped_column(Text)  # JSON list of command strings
+    shown_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProcessedInbound(Base):
+    """An incoming update already handled, so a redelivered one is handled once."""
+
+    __tablename__ = "processed_inbound"
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

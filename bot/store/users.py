@@ -1,0 +1,97 @@
+"""People and their platform identities (one user, many identities)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.model import Address, Sender
+from bot.store.models import Identity, User
+
+
+async def find_user(session: AsyncSession, platform: str, external_id: str) -> User | None:
+    """The user behind one platform identity, if known."""
+    stmt = (
+        select(User)
+        .join(Identity)
+        .where(Identity.platform == platform, Identity.external_id == external_id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def register(
+    session: AsyncSession, sender: Sender, private_chat: str | None, now: datetime
+) -> tuple[User, bool]:
+    """Find or create the user for `sender`; keep their private chat and name current.
+
+    Returns the user and whether they are new. `private_chat` is None when the
+    message came from a group chat (we do not learn the private chat from it).
+    """
+    stmt = select(Identity).where(
+        Identity.platform == sender.platform, Identity.external_id == sender.user_id
+    )
+    identity = (await session.execute(stmt)).scalar_one_or_none()
+    if identity is not None:
+        user = await session.get_one(User, identity.user_id)
+        identity.last_seen_at = now
+        if private_chat is not None:
+            identity.chat_id = private_chat
+        if sender.display_name and user.display_name != sender.display_name:
+            user.display_name = sender.display_name
+        return user, False
+    user = User(display_name=sender.display_name or "", created_at=now, lang="en")
+    session.add(user)
+    await session.flush()
+    session.add(
+        Identity(
+            user_id=user.id,
+            platform=sender.platform,
+            external_id=sender.user_id,
+            chat_id=private_chat or sender.user_id,
+            last_seen_at=now,
+        )
+    )
+    await session.flush()
+    return user, True
+
+
+async def addresses_of(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, Address]:
+    """The private chat that reaches each user: their most recently used identity."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(Identity.user_id, Identity.platform, Identity.chat_id)
+        .where(Identity.user_id.in_(ids))
+        .order_by(Identity.user_id, Identity.last_seen_at.desc(), Identity.id.desc())
+    )
+    found: dict[int, Address] = {}
+    for user_id, platform, chat_id in (await session.execute(stmt)).all():
+        found.setdefault(user_id, Address(platform, chat_id))
+    return found
+
+
+async def address_of(session: AsyncSession, user_id: int) -> Address | None:
+    """The private chat that reaches one user."""
+    return (await addresses_of(session, [user_id])).get(user_id)
+
+
+async def names_of(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    """Display names (decrypted) of several users."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = (await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))).all()
+    return {uid: name for uid, name in rows}
+
+
+async def langs_of(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    """Each user's chosen language."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = (await session.execute(select(User.id, User.lang).where(User.id.in_(ids)))).all()
+    return {uid: lang for uid, lang in rows}

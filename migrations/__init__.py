@@ -1,0 +1,1 @@
+"""Alembic migrations for Holdfast (installed as the `holdfast_migrations` package)."""
