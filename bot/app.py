@@ -50,7 +50,7 @@ class App:
         transports: Mapping[str, Transport] | None = None,
         clock: Clock | None = None,
         engine: AsyncEngine | None = None,
-        tick: bool = True,
+        background: bool = True,
     ) -> None:
         self.settings = settings
         self.engine = engine or create_engine(settings.database.url)
@@ -69,7 +69,7 @@ class App:
         self.delivery = Delivery(self.rt, self.transports)
         self.rt.on_queued = self.delivery.wake
         self.ticker = Ticker(self.rt)
-        self._tick = tick
+        self._background = background
         self._delivery_task: asyncio.Task[None] | None = None
         self._started: list[Transport] = []
 
@@ -86,8 +86,8 @@ class App:
             log.info(
                 "transport started", extra={"action": "app.transport_started", "platform": platform}
             )
-        self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
-        if self._tick:
+        if self._background:  # tests drive delivery and ticks by hand, with a fake clock
+            self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
             self.ticker.start()
 
     async def stop(self) -> None:

@@ -328,10 +328,11 @@ def _next_every(every: timedelta, anchor: datetime, after: datetime) -> datetime
 def dst_notices(
     spec: ScheduleSpec, tz: tzinfo, start: datetime, days: int = 366
 ) -> tuple[DstNotice, ...]:
-    """Days in the next `days` local dates (from `start`'s) where a time meets a change.
+    """Upcoming occurrences, on the `days` local dates from `start`'s, that meet a change.
 
-    Scans the zone's offset changes, then checks only the times near each one, so a
-    year costs a few thousand offset look-ups. Empty for `every` schedules.
+    Only occurrences due after `start` count, so a change earlier today is not
+    announced. Scans the zone's offset changes, then checks only the times near each
+    one, so a year costs a few thousand offset look-ups. Empty for `every` schedules.
 
     Raises:
         ValueError: naive `start`.
@@ -348,18 +349,25 @@ def dst_notices(
         day = wall_lo.date()
         while day <= wall_hi.date():
             if first <= day < end and day.weekday() in spec.days:
-                found.update(_notices_on(day, spec.times, tz, wall_lo, wall_hi))
+                found.update(_notices_on(day, spec.times, tz, wall_lo, wall_hi, start))
             day += timedelta(days=1)
     return tuple(sorted(found, key=lambda n: (n.day, n.local_time)))
 
 
 def _notices_on(
-    day: date, times: tuple[time, ...], tz: tzinfo, wall_lo: datetime, wall_hi: datetime
+    day: date,
+    times: tuple[time, ...],
+    tz: tzinfo,
+    wall_lo: datetime,
+    wall_hi: datetime,
+    start: datetime,
 ) -> list[DstNotice]:
-    """Notices for the times on `day` that fall in the changed wall interval."""
+    """Notices for the times on `day` in the changed wall interval, due after `start`."""
     notices = []
     for at in times:
         if not wall_lo <= datetime.combine(day, at) < wall_hi:
+            continue
+        if wall_to_utc(day, at, tz) <= start:
             continue
         if is_nonexistent(day, at, tz):
             notices.append(DstNotice(day, at, "shifted"))

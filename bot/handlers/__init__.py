@@ -1,28 +1,26 @@
-"""The route table: command name → handler. Handlers never import a transport."""
+"""The route table: command name → handler, merged from each handler module's `ROUTES`.
+
+Handlers never import a transport. Each concern's module declares the commands it
+answers; a command claimed twice is a bug and fails at import.
+"""
 
 from __future__ import annotations
 
 from bot.handlers import account, checkins, contacts, safety
 from bot.handlers.router import Route, Router
 
-ROUTES: dict[str, Route] = {
-    "start": Route(account.start),
-    "help": Route(account.help_, private_only=False),
-    "tz": Route(account.tz),
-    "lang": Route(account.lang),
-    "checkin": Route(checkins.checkin),
-    "checkins": Route(checkins.checkins),
-    "checkin_remove": Route(checkins.checkin_remove),
-    "timer": Route(checkins.timer),
-    "ok": Route(checkins.ok),
-    "sos": Route(safety.sos),
-    "status": Route(safety.status),
-    "invite": Route(contacts.invite),
-    "accept": Route(contacts.accept),
-    "decline": Route(contacts.decline),
-    "contacts": Route(contacts.contacts),
-    "contact_remove": Route(contacts.contact_remove),
-    "ack": Route(contacts.ack, private_only=False),
-}
+
+def _merge(*modules: object) -> dict[str, Route]:
+    merged: dict[str, Route] = {}
+    for module in modules:
+        routes: dict[str, Route] = getattr(module, "ROUTES")
+        clash = merged.keys() & routes.keys()
+        if clash:
+            raise RuntimeError(f"commands routed twice: {sorted(clash)}")
+        merged.update(routes)
+    return merged
+
+
+ROUTES: dict[str, Route] = _merge(account, checkins, contacts, safety)
 
 __all__ = ["ROUTES", "Route", "Router", "account"]

@@ -8,6 +8,7 @@ from bot.core.schedules import next_due, parse_schedule
 from bot.core.times import parse_timezone
 from bot.handlers import contacts
 from bot.handlers.context import Ctx
+from bot.handlers.router import Route
 from bot.i18n import languages
 from bot.store import checkins as checkin_store
 
@@ -67,3 +68,11 @@ async def lang(ctx: Ctx, cmd: Command) -> None:
         raise UserError("lang.unknown", available=", ".join(available))
     ctx.user.lang = wanted
     await ctx.reply("lang.set", lang=wanted)
+
+#: The commands this module answers.
+ROUTES: dict[str, Route] = {
+    "start": Route(start),
+    "help": Route(help_, private_only=False),
+    "tz": Route(tz),
+    "lang": Route(lang),
+}

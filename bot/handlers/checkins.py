@@ -15,6 +15,7 @@ from bot.core.schedules import dst_notices, format_schedule, next_due, parse_sch
 from bot.core.text import clean_note
 from bot.core.times import format_hhmm
 from bot.handlers.context import Ctx
+from bot.handlers.router import Route
 from bot.store import checkins as checkin_store
 from bot.store.models import Checkin
 
@@ -179,3 +180,12 @@ async def _add_score(ctx: Ctx, score: int) -> bool:
         return False
     last.score = score
     return True
+
+#: The commands this module answers.
+ROUTES: dict[str, Route] = {
+    "checkin": Route(checkin),
+    "checkins": Route(checkins),
+    "checkin_remove": Route(checkin_remove),
+    "timer": Route(timer),
+    "ok": Route(ok),
+}

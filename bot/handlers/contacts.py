@@ -16,6 +16,7 @@ from bot.core.errors import UserError
 from bot.core.model import Choice, MessageKind
 from bot.core.text import clean_name
 from bot.handlers.context import Ctx
+from bot.handlers.router import Route
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import users as user_store
@@ -174,3 +175,13 @@ async def ack(ctx: Ctx, cmd: Command) -> None:
     await ctx.reply(
         "ack.thanks", name=clean_name(names.get(checkin.user_id, "")), kind=MessageKind.ALERT
     )
+
+#: The commands this module answers.
+ROUTES: dict[str, Route] = {
+    "invite": Route(invite),
+    "accept": Route(accept),
+    "decline": Route(decline),
+    "contacts": Route(contacts),
+    "contact_remove": Route(contact_remove),
+    "ack": Route(ack, private_only=False),
+}

@@ -10,6 +10,7 @@ from bot.core.lifecycle import Effect, Kind, State, emergency_levels
 from bot.core.text import clean_note
 from bot.handlers.checkins import local_time
 from bot.handlers.context import Ctx
+from bot.handlers.router import Route
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import groups as group_store
@@ -76,3 +77,9 @@ async def status(ctx: Ctx, cmd: Command) -> None:
     if not contacts and not (organisers or chats):
         lines.append(ctx.t("checkin.nobody_warning"))
     await ctx.reply_text("\n".join(lines))
+
+#: The commands this module answers.
+ROUTES: dict[str, Route] = {
+    "sos": Route(sos),
+    "status": Route(status),
+}

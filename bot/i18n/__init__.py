@@ -1,7 +1,8 @@
 """Message catalogs: handlers and core emit keys, never literal user-facing strings.
 
-Each language is a TOML file (`en.toml`, …) of `key = "text with {params}"`, grouped
-in tables (`[checkin] set = "…"` is the key `checkin.set`). A language missing a key
+Each language is a folder (`en/`, …) of TOML files, one per concern (`core.toml`,
+`groups.toml`, …), of `key = "text with {params}"` grouped in tables (`[checkin]
+set = "…"` is the key `checkin.set`). A key defined twice is a bug and raises. A language missing a key
 falls back to English; a key missing in English is a bug and raises.
 """
 
@@ -18,10 +19,19 @@ DEFAULT_LANG = "en"
 @cache
 def catalog(lang: str) -> dict[str, str]:
     """The flattened catalog of one language ({} if there is none)."""
-    resource = files(__name__) / f"{lang}.toml"
-    if not resource.is_file():
+    folder = files(__name__) / lang
+    if not folder.is_dir():
         return {}
-    return _flatten(tomllib.loads(resource.read_text(encoding="utf-8")))
+    merged: dict[str, str] = {}
+    for part in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not part.name.endswith(".toml"):
+            continue
+        flat = _flatten(tomllib.loads(part.read_text(encoding="utf-8")))
+        clash = merged.keys() & flat.keys()
+        if clash:
+            raise KeyError(f"catalog keys defined twice in {lang}/{part.name}: {sorted(clash)}")
+        merged.update(flat)
+    return merged
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -37,13 +47,8 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 def languages() -> tuple[str, ...]:
     """Languages that have a catalog."""
-    return tuple(
-        sorted(
-            p.name.removesuffix(".toml")
-            for p in files(__name__).iterdir()
-            if p.name.endswith(".toml")
-        )
-    )
+    found = files(__name__).iterdir()
+    return tuple(sorted(p.name for p in found if p.is_dir() and (p / "core.toml").is_file()))
 
 
 def t(key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
