@@ -1,0 +1,201 @@
+"""The receive websocket to signal-cli-rest-api, kept open for as long as the bot runs.
+
+signal-cli-rest-api (json-rpc mode) drops every message that arrives while no
+client is connected to `/v1/receive/<number>`. So this module watches the
+connection itself instead of trusting a library to notice: when the socket ends,
+cleanly (a close frame) or abruptly (a reset, a dead peer found by the heartbeat),
+it reconnects within `reconnect_min` seconds, then with capped exponential
+backoff and jitter while the service stays away; it logs a long outage once at
+ERROR (action "signal.disconnected") and logs the recovery.
+
+signalbot 2.2 is not used for this loop: its `MessagesClient.receive()` hides the
+handshake (so nobody can tell when it is connected), and after a clean close its
+generator simply ends, `_produce` returns and `rerun_on_exception` returns with it,
+so a `SignalBot` stops receiving for good without a word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+
+from bot.transports.signal.service import describe
+
+log = logging.getLogger(__name__)
+
+#: What a failed connection attempt may raise.
+CONNECT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError, TimeoutError)
+
+FrameHandler = Callable[[str], Awaitable[None]]
+
+
+class Receiver:
+    """One supervised websocket: connect, pump frames to a handler, reconnect.
+
+    The handler is awaited frame by frame, in order, and must not raise; while it
+    runs, signal-cli-rest-api holds later messages (backpressure, not loss).
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        handler: FrameHandler,
+        *,
+        reconnect_min: float,
+        reconnect_max: float,
+        long_disconnect: float,
+        heartbeat: float,
+    ) -> None:
+        self._session = session
+        self._url = url
+        self._handler = handler
+        self._min = reconnect_min
+        self._max = reconnect_max
+        self._long = long_disconnect
+        self._heartbeat = heartbeat
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+        self._streak = 0  # reconnect attempts since the last stable connection
+
+    @property
+    def connected(self) -> bool:
+        """True while the websocket is open."""
+        return self._ws is not None and not self._ws.closed
+
+    async def open(self) -> None:
+        """Connect once, then keep receiving in a background task.
+
+        Raises:
+            aiohttp.ClientError, OSError, TimeoutError: the first connection failed.
+        """
+        self._ws = await self._connect()
+        self._task = asyncio.create_task(self._run(), name="holdfast-signal-receive")
+        self._task.add_done_callback(_report_exit)
+
+    async def close(self, grace: float) -> None:
+        """Stop receiving: let a frame being handled finish (up to `grace` s), then cancel."""
+        self._closing = True
+        task, self._task = self._task, None
+        if task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), grace)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            await ws.close()
+
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse:
+        return await self._session.ws_connect(self._url, heartbeat=self._heartbeat)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            ws = self._ws
+            assert ws is not None
+            opened = loop.time()
+            try:
+                reason = await self._pump(ws)
+            except Exception as exc:  # a bug in a handler: reconnect (with backoff) beats dying
+                reason = f"failure: {type(exc).__name__}"
+                log.debug("Signal receive failure", exc_info=True)
+            self._ws = None
+            await ws.close()
+            lost_at = loop.time()
+            if lost_at - opened >= self._max:
+                self._streak = 0
+            log.warning(
+                "Signal receive connection lost (%s); reconnecting",
+                reason,
+                extra={"action": "signal.connection_lost"},
+            )
+            self._ws = await self._reconnect(lost_at)
+
+    async def _pump(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+        """Hand frames to the handler until the socket ends; say how it ended."""
+        try:
+            async for message in ws:
+                if message.type is aiohttp.WSMsgType.TEXT:
+                    if self._closing:
+                        return "stopping"
+                    self._idle.clear()
+                    try:
+                        await self._handler(message.data)
+                    finally:
+                        self._idle.set()
+                elif message.type is aiohttp.WSMsgType.ERROR:
+                    return f"error: {describe(ws.exception() or RuntimeError())}"
+        except CONNECT_ERRORS as exc:
+            return f"error: {describe(exc)}"
+        return f"closed, code {ws.close_code}"
+
+    async def _reconnect(self, lost_at: float) -> aiohttp.ClientWebSocketResponse:
+        loop = asyncio.get_running_loop()
+        attempt = self._streak
+        alerted = False
+        while True:
+            await asyncio.sleep(self._delay(attempt))
+            attempt += 1
+            try:
+                ws = await self._connect()
+            except CONNECT_ERRORS as exc:
+                down = loop.time() - lost_at
+                log.debug(
+                    "Signal reconnect attempt failed (%s)",
+                    describe(exc),
+                    extra={"action": "signal.reconnect_failed", "attempt": attempt},
+                )
+                if not alerted and down >= self._long:
+                    alerted = True
+                    _log_long_outage(down)
+                continue
+            self._streak = attempt
+            _log_recovery(loop.time() - lost_at, attempt, alerted)
+            return ws
+
+    def _delay(self, attempt: int) -> float:
+        """Capped exponential backoff with jitter (between half and all of the step)."""
+        step = min(self._max, self._min * 2.0 ** min(attempt, 30))
+        return step * random.uniform(0.5, 1.0)
+
+
+def _log_long_outage(down: float) -> None:
+    log.error(
+        "Signal receive connection down for %.0fs: signal-cli-rest-api drops messages "
+        "sent to the bot while no client is connected",
+        down,
+        extra={"action": "signal.disconnected", "down_seconds": round(down, 1)},
+    )
+
+
+def _log_recovery(down: float, attempts: int, after_alert: bool) -> None:
+    log.log(
+        logging.WARNING if after_alert else logging.INFO,
+        "Signal receive connection restored after %.1fs (%d attempts)",
+        down,
+        attempts,
+        extra={"action": "signal.reconnected", "down_seconds": round(down, 1)},
+    )
+
+
+def _report_exit(task: asyncio.Task[None]) -> None:
+    """The receive task only ends by cancellation; anything else is a bug to shout about."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.error(
+            "Signal receive loop crashed (%s); no Signal messages are received",
+            type(exc).__name__,
+            exc_info=exc,
+            extra={"action": "signal.receive_crashed"},
+        )

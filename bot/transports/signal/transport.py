@@ -1,0 +1,325 @@
+"""SignalTransport: Holdfast on Signal, through signal-cli-rest-api in json-rpc mode.
+
+How signalbot 2.2.1 is used, and why not its `SignalBot` class:
+
+- `SignalBot` cannot be driven inside our event loop without owning it or
+  reaching into its internals: `start(run_forever=False)` runs its start-up checks
+  in a background task wrapped in `rerun_on_exception`, so a wrong mode or a
+  refused connection is retried forever instead of raised; `SignalBot.stop()`
+  calls `loop.stop()` on the loop it found (ours); its producer stops for good
+  after a clean websocket close; its consumer is an `except Exception: continue`
+  loop; and it logs raw envelopes and sent texts at INFO.
+- So the transport uses signalbot's client and message classes directly:
+  `SignalAPI` (imported from `signalbot._client`, the type that the public
+  `parse()` takes) for the start-up calls `SignalBot` makes (health, about,
+  groups), the public `parse()` for envelopes, and the public `SendMessage`
+  to build the exact `/v2/send` payload signalbot would send. No scheduler is
+  created.
+- The receive websocket and the `/v2/send` POST go through our own aiohttp
+  session: signalbot's `receive()` hides the handshake and the clean-close case
+  (see `receiver.py`), and its `_request` calls `raise_for_status()`, which throws
+  the JSON error body away, and with it the only text that tells "Unregistered
+  user" from "Untrusted Identity" from a bad request (see `errors.py`).
+
+A changed safety number is never trusted automatically: it may mean the
+recipient's phone was seized. The send fails with `RecipientUnreachable`, and an
+operator verifies the new number with the person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import re
+import uuid
+
+import aiohttp
+from signalbot import SendMessage
+from signalbot._client import SignalAPI
+
+from bot.core.model import Attachment, Delivered, Incoming, Outgoing
+from bot.transports.base import (
+    OnIncoming,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    render_numbered,
+)
+from bot.transports.signal import errors
+from bot.transports.signal.errors import SignalSetupError
+from bot.transports.signal.receive import (
+    DEFAULT_GROUP_COMMANDS,
+    ReceiveErrorFrame,
+    to_incoming,
+)
+from bot.transports.signal.receiver import CONNECT_ERRORS, Receiver
+from bot.transports.signal.service import (
+    NUMBER_KEY,
+    SERVICE_KEY,
+    ServiceAddress,
+    check_service,
+    describe,
+)
+
+log = logging.getLogger(__name__)
+
+_E164 = re.compile(r"\+[1-9]\d{5,14}")
+_JSON_HEADERS = {"Content-Type": "application/json"}
+_INCOMING_ATTEMPTS = 3
+
+
+class SignalTransport:
+    """The Signal platform: receive over a watched websocket, send with `/v2/send`.
+
+    Attributes:
+        platform: "signal".
+        numbered_choices: True; Signal has no buttons, choices are numbered.
+    """
+
+    platform = "signal"
+    numbered_choices = True
+
+    def __init__(
+        self,
+        service: str,
+        phone_number: str,
+        *,
+        reconnect_min: float = 0.5,
+        reconnect_max: float = 30.0,
+        long_disconnect: float = 60.0,
+        group_commands: frozenset[str] = DEFAULT_GROUP_COMMANDS,
+        send_timeout: float = 30.0,
+        heartbeat: float = 20.0,
+        stop_grace: float = 5.0,
+    ) -> None:
+        self._address = ServiceAddress.parse(service)
+        self._number = phone_number.strip()
+        if not _E164.fullmatch(self._number):
+            raise SignalSetupError(
+                f"{NUMBER_KEY}: expected the bot's number in international format, "
+                "like +15550000001"
+            )
+        if not 0 < reconnect_min <= reconnect_max:
+            raise ValueError("need 0 < reconnect_min <= reconnect_max")
+        self._reconnect = (reconnect_min, reconnect_max, long_disconnect)
+        self._group_commands = group_commands
+        self._send_timeout = send_timeout
+        self._heartbeat = heartbeat
+        self._stop_grace = stop_grace
+        self._on_incoming: OnIncoming | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._api: SignalAPI | None = None
+        self._receiver: Receiver | None = None
+        self._started = False
+        self._stopped = False
+
+    @property
+    def connected(self) -> bool:
+        """True while the receive websocket is open."""
+        return self._receiver is not None and self._receiver.connected
+
+    def deep_link(self, payload: str) -> None:
+        """Signal has no deep links: invites travel as codes ("accept CODE")."""
+        return None
+
+    async def start(self, on_incoming: OnIncoming) -> None:
+        """Check the service, open the receive websocket; return once receiving.
+
+        Raises:
+            SignalSetupError: naming `signal.service` or `signal.phone_number`.
+            RuntimeError: the transport was started before.
+        """
+        if self._started:
+            raise RuntimeError("a SignalTransport can be started once")
+        self._started = True
+        self._on_incoming = on_incoming
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self._send_timeout)
+        )
+        self._api = SignalAPI(
+            self._address.host,
+            self._number,
+            download_attachments=False,
+            connection_mode=self._address.mode,
+        )
+        try:
+            await check_service(self._api, self._address, self._send_timeout)
+            await self._open_receiver()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("Signal transport receiving", extra={"action": "signal.started"})
+
+    async def _open_receiver(self) -> None:
+        assert self._session is not None
+        minimum, maximum, long_disconnect = self._reconnect
+        self._receiver = Receiver(
+            self._session,
+            self._address.ws_url(f"/v1/receive/{self._number}"),
+            self._on_frame,
+            reconnect_min=minimum,
+            reconnect_max=maximum,
+            long_disconnect=long_disconnect,
+            heartbeat=self._heartbeat,
+        )
+        try:
+            await self._receiver.open()
+        except CONNECT_ERRORS as exc:
+            # `from None`: the cause's text holds the /v1/receive/<number> URL.
+            raise SignalSetupError(
+                f"{SERVICE_KEY}: cannot open the receive websocket of signal-cli-rest-api "
+                f"at {self._address.ws_url('/v1/receive/')}… ({describe(exc)})"
+            ) from None
+
+    async def stop(self) -> None:
+        """Stop receiving (letting a message in hand finish) and close everything. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._receiver is not None:
+            await self._receiver.close(self._stop_grace)
+        if self._session is not None:
+            await self._session.close()
+        if self._api is not None:
+            await self._api.close()
+        log.info("Signal transport stopped", extra={"action": "signal.stopped"})
+
+    async def send(self, out: Outgoing) -> Delivered:
+        """Send text (choices numbered) and an optional attachment to a person or group.
+
+        Raises:
+            RateLimited: HTTP 429 or a rate-limit error.
+            TransientDeliveryError: 5xx, connection refused or reset, time-out.
+            RecipientUnreachable: not on Signal, or their safety number changed.
+            PermanentDeliveryError: any other refusal.
+        """
+        session = self._session
+        if session is None or session.closed or self._stopped:
+            raise TransientDeliveryError("the Signal transport is not running")
+        recipient = out.to.chat_id
+        _check_recipient(recipient)
+        payload = await self._payload(out, recipient)
+        try:
+            async with session.post(
+                self._address.http_url("/v2/send"), data=payload, headers=_JSON_HEADERS
+            ) as response:
+                body = await response.text()
+                try:
+                    response.raise_for_status()
+                except aiohttp.ClientResponseError as exc:
+                    raise errors.for_status(
+                        exc.status, response.headers, body, self._number, recipient
+                    ) from exc
+        except CONNECT_ERRORS as exc:
+            raise TransientDeliveryError(
+                f"cannot reach signal-cli-rest-api at {self._address.http_url()} ({describe(exc)})"
+            ) from exc
+        return self._delivered(body, recipient)
+
+    async def _payload(self, out: Outgoing, recipient: str) -> str:
+        attachments = [_data_uri(out.attachment)] if out.attachment is not None else None
+        message = SendMessage(text=render_numbered(out), base64_attachments=attachments)
+        generated = await message.to_generated(self._number, [recipient])
+        return generated.model_dump_json(exclude_none=True, by_alias=True)
+
+    def _delivered(self, body: str, recipient: str) -> Delivered:
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            # Probably sent; retrying may duplicate it, which beats losing an alert.
+            raise TransientDeliveryError("signal-cli-rest-api's send answer was not JSON") from exc
+        items = data if isinstance(data, list) else [data]
+        first = items[0] if items and isinstance(items[0], dict) else {}
+        if recipient.startswith("group."):
+            _log_group_failures(items)
+        else:
+            failure = errors.recipient_failure(first, self._number, recipient)
+            if failure is not None:
+                raise failure
+        timestamp = first.get("timestamp")
+        return Delivered(message_id=str(timestamp) if timestamp is not None else None)
+
+    async def _on_frame(self, raw: str) -> None:
+        """Handle one websocket frame; never raises (the receive loop must go on)."""
+        assert self._api is not None
+        try:
+            incoming = await to_incoming(
+                self._api, raw, own_number=self._number, group_commands=self._group_commands
+            )
+        except ReceiveErrorFrame as exc:
+            log.warning(
+                "signal-cli-rest-api reported a receive error",
+                extra={"action": "signal.receive_error"},
+            )
+            log.debug("receive error: %s", errors.redact(str(exc), self._number))
+            return
+        except Exception as exc:  # one bad frame must not stop the others
+            log.error(
+                "could not read a Signal message (%s)",
+                type(exc).__name__,
+                extra={"action": "signal.frame_failed"},
+            )
+            log.debug("frame failure", exc_info=True)
+            return
+        if incoming is not None:
+            await self._hand_over(incoming)
+
+    async def _hand_over(self, incoming: Incoming) -> None:
+        """Give an Incoming to the app, retrying with backoff (the app dedupes on dedupe_key)."""
+        assert self._on_incoming is not None
+        delay = self._reconnect[0]
+        failure: Exception | None = None
+        for attempt in range(1, _INCOMING_ATTEMPTS + 1):
+            try:
+                await self._on_incoming(incoming)
+                return
+            except Exception as exc:
+                failure = exc
+            log.warning(
+                "handling a Signal message failed (%s), attempt %d of %d",
+                type(failure).__name__,
+                attempt,
+                _INCOMING_ATTEMPTS,
+                extra={"action": "signal.incoming_retry"},
+            )
+            if attempt < _INCOMING_ATTEMPTS:
+                await asyncio.sleep(delay * 2 ** (attempt - 1))
+        log.error(
+            "a Signal message was dropped: handling it failed %d times",
+            _INCOMING_ATTEMPTS,
+            extra={"action": "signal.incoming_failed"},
+        )
+        log.debug("last failure", exc_info=failure)
+
+
+def _check_recipient(recipient: str) -> None:
+    if recipient.startswith("group.") or _E164.fullmatch(recipient):
+        return
+    try:
+        uuid.UUID(recipient)
+    except ValueError:
+        raise PermanentDeliveryError(
+            "not a Signal recipient: expected a UUID, a +number or a group id"
+        ) from None
+
+
+def _data_uri(attachment: Attachment) -> str:
+    """signal-cli-rest-api's attachment form, which keeps the file name and type."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", attachment.filename)[:100] or "attachment"
+    data = base64.b64encode(attachment.data).decode()
+    return f"data:{attachment.mime_type};filename={name};base64,{data}"
+
+
+def _log_group_failures(items: list[object]) -> None:
+    failed = 0
+    for item in items:
+        errors_ = item.get("errors") if isinstance(item, dict) else None
+        recipients = errors_.get("recipients") if isinstance(errors_, dict) else None
+        failed += len(recipients or ())
+    if failed:
+        log.warning(
+            "a Signal group message missed %d members",
+            failed,
+            extra={"action": "signal.group_partial"},
+        )

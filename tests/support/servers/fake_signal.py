@@ -1,0 +1,452 @@
+"""A fake signal-cli-rest-api (json-rpc mode) on 127.0.0.1, for driving the real signalbot.
+
+It serves what signalbot 2.2.1 and `SignalTransport` call: `GET /v1/health` (204),
+`GET /v1/about`, `GET /v1/groups/{number}[/{id}]`, the `/v1/receive/{number}`
+websocket and `POST /v2/send`, with the JSON shapes signalbot's models validate.
+
+Tests drive it with:
+- `push_message(...)` and friends, which send the envelope JSON signal-cli emits
+  over every connected websocket; with no client connected the message is DROPPED
+  and counted in `.dropped`, as the real service does;
+- `cut_websocket()` (abrupt: the TCP connection is aborted, no close frame),
+  `close_websocket()` (a clean close frame), `refuse_websockets` (503 on upgrade),
+  `answer_pings = False` (a silent, half-open peer);
+- `fail_next_send(status, count, body, headers)` and `hang_next_send(seconds)` to
+  inject send failures and time-outs;
+- `.sent`, `messages_to(recipient)`, `.connections`, `wait_for(pred, timeout)`,
+  `wait_connected(n)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+JSON = dict[str, Any]
+
+_DEFAULT_ERRORS = {
+    400: "Bad Request",
+    404: "Not Found",
+    429: "Failed to send message: [429] Rate limit exceeded: 413",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+#: Error texts signal-cli-rest-api returns (with HTTP 400) for refused recipients.
+UNREGISTERED = 'Failed to send message: {recipient}: Unregistered user "{recipient}"'
+UNTRUSTED = (
+    'Failed to send message: Untrusted Identity for "{recipient}": '
+    "the recipient's identity key changed"
+)
+
+
+@dataclass
+class Sent:
+    """One accepted `/v2/send` request."""
+
+    recipients: list[str]
+    message: str
+    base64_attachments: list[str]
+    time: float
+    timestamp: int
+    payload: JSON = field(repr=False)
+
+
+@dataclass
+class _Failure:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class FakeSignal:
+    """An async context manager serving a fake signal-cli-rest-api for one account."""
+
+    def __init__(
+        self, number: str = "+15550000001", *, mode: str = "json-rpc", version: str = "0.101"
+    ) -> None:
+        self.number = number
+        self.mode = mode
+        self.version = version
+        self.sent: list[Sent] = []
+        self.requests: list[tuple[str, str]] = []
+        self.groups: dict[str, JSON] = {}
+        self.connections = 0
+        self.dropped = 0
+        self.refuse_websockets = False
+        self.answer_pings = True  # False: a half-open peer that never answers heartbeats
+        self.legacy_send_answer = False  # older services answer {"timestamp"} not a list
+        self._sockets: dict[web.WebSocketResponse, asyncio.BaseTransport | None] = {}
+        self._failures: deque[_Failure] = deque()
+        self._hang = 0.0
+        self._clock = itertools.count(int(time.time() * 1000))
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def service(self) -> str:
+        """host:port, as `signal.service` takes it."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def open_sockets(self) -> int:
+        """How many receive websockets are connected now."""
+        return sum(1 for ws in self._sockets if not ws.closed)
+
+    async def __aenter__(self) -> FakeSignal:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Listen on a random port of 127.0.0.1."""
+        app = web.Application()
+        app.router.add_get("/v1/health", self._health)
+        app.router.add_get("/v1/about", self._about)
+        app.router.add_get("/v1/receive/{number}", self._receive)
+        app.router.add_post("/v2/send", self._send)
+        app.router.add_get("/v1/groups/{number}", self._groups)
+        app.router.add_get("/v1/groups/{number}/{group_id}", self._group)
+        # access_log=None: the access log would write the bot's number at INFO.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Drop every connection and stop listening. Idempotent."""
+        self.cut_websocket()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    # ---- drivers -------------------------------------------------------------------
+
+    def add_group(self, name: str = "Team", members: Iterable[str] = ()) -> str:
+        """Make the bot a member of a new group; return its `group.…` id."""
+        internal_id = base64.b64encode(os.urandom(32)).decode()
+        group_id = "group." + base64.b64encode(internal_id.encode()).decode()
+        self.groups[group_id] = {
+            "id": group_id,
+            "internal_id": internal_id,
+            "name": name,
+            "description": "",
+            "members": [self.number, *members],
+            "pending_invites": [],
+            "pending_requests": [],
+            "admins": [self.number],
+            "blocked": False,
+            "invite_link": "",
+            "member": True,
+            "permissions": {
+                "add_members": "only-admins",
+                "edit_group": "only-admins",
+                "send_messages": "every-member",
+            },
+        }
+        return group_id
+
+    async def push_message(
+        self,
+        source_uuid: str | None,
+        text: str | None,
+        source_number: str | None = None,
+        name: str = "Ada",
+        group_id: str | None = None,
+        timestamp: int | None = None,
+        edit: bool = False,
+        attachments: Iterable[str] = (),
+        sticker: bool = False,
+    ) -> int:
+        """Push a data message (or an edit) from a person; return its timestamp.
+
+        `attachments` are content types ("image/jpeg"); `group_id` is a `group.…` id
+        from `add_group` (the envelope carries the group's internal id, as signal-cli
+        does).
+        """
+        ts = timestamp if timestamp is not None else self.next_timestamp()
+        data: JSON = {"timestamp": ts, "expiresInSeconds": 0, "viewOnce": False}
+        if text is not None:
+            data["message"] = text
+        if group_id is not None:
+            group = self.groups[group_id]
+            data["groupInfo"] = {
+                "groupId": group["internal_id"],
+                "groupName": group["name"],
+                "revision": 2,
+                "type": "DELIVER",
+            }
+        if attachments:
+            data["attachments"] = [_attachment(ct, i) for i, ct in enumerate(attachments)]
+        if sticker:
+            data["sticker"] = {"packId": "0c0ffee0", "stickerId": 3}
+        envelope = self._envelope(source_uuid, source_number, name, ts)
+        if edit:
+            envelope["editMessage"] = {"targetSentTimestamp": ts - 1000, "dataMessage": data}
+        else:
+            envelope["dataMessage"] = data
+        await self.push_envelope(envelope)
+        return ts
+
+    async def push_receipt(self, source_uuid: str, timestamps: Iterable[int]) -> None:
+        """A delivery receipt for messages the bot sent."""
+        ts = self.next_timestamp()
+        envelope = self._envelope(source_uuid, None, "Ada", ts)
+        envelope["receiptMessage"] = {
+            "when": ts,
+            "isDelivery": True,
+            "isRead": False,
+            "isViewed": False,
+            "timestamps": list(timestamps),
+        }
+        await self.push_envelope(envelope)
+
+    async def push_typing(self, source_uuid: str, group_id: str | None = None) -> None:
+        """A typing indicator."""
+        ts = self.next_timestamp()
+        envelope = self._envelope(source_uuid, None, "Ada", ts)
+        typing: JSON = {"action": "STARTED", "timestamp": ts}
+        if group_id is not None:
+            typing["groupId"] = self.groups[group_id]["internal_id"]
+        envelope["typingMessage"] = typing
+        await self.push_envelope(envelope)
+
+    async def push_reaction(self, source_uuid: str, target_timestamp: int) -> None:
+        """An emoji reaction to one of the bot's messages."""
+        ts = self.next_timestamp()
+        envelope = self._envelope(source_uuid, None, "Ada", ts)
+        envelope["dataMessage"] = {
+            "timestamp": ts,
+            "reaction": {
+                "emoji": "👍",
+                "targetAuthor": self.number,
+                "targetAuthorNumber": self.number,
+                "targetSentTimestamp": target_timestamp,
+                "isRemove": False,
+            },
+        }
+        await self.push_envelope(envelope)
+
+    async def push_sync_sent(self, destination_uuid: str, text: str) -> None:
+        """A copy of a message the bot's own account sent from another device."""
+        ts = self.next_timestamp()
+        envelope = self._envelope(None, self.number, "Bot", ts)
+        envelope["syncMessage"] = {
+            "sentMessage": {
+                "destination": destination_uuid,
+                "destinationUuid": destination_uuid,
+                "timestamp": ts,
+                "message": text,
+                "expiresInSeconds": 0,
+                "viewOnce": False,
+            }
+        }
+        await self.push_envelope(envelope)
+
+    async def push_envelope(self, envelope: JSON) -> bool:
+        """Send one envelope to every connected client; drop it if there is none."""
+        return await self.push_raw(json.dumps({"envelope": envelope, "account": self.number}))
+
+    async def push_raw(self, text: str) -> bool:
+        """Send one text frame as is; False (and `.dropped` + 1) if nobody got it."""
+        delivered = False
+        for ws in list(self._sockets):
+            if ws.closed:
+                continue
+            try:
+                await ws.send_str(text)
+                delivered = True
+            except (ConnectionError, RuntimeError):
+                self._sockets.pop(ws, None)
+        if not delivered:
+            self.dropped += 1
+        return delivered
+
+    def cut_websocket(self) -> None:
+        """Abort every receive connection: no close frame, like a crash or a reset."""
+        for transport in self._sockets.values():
+            if transport is not None:
+                transport.abort()
+        self._sockets.clear()
+
+    async def close_websocket(self) -> None:
+        """Close every receive connection cleanly (close frame 1000)."""
+        sockets = list(self._sockets)
+        self._sockets.clear()
+        for ws in sockets:
+            await ws.close(code=1000, message=b"bye")
+
+    def fail_next_send(
+        self,
+        status: int,
+        count: int = 1,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next `count` sends with `status` (body: a dict, list or text)."""
+        if body is None:
+            body = {"error": _DEFAULT_ERRORS.get(status, f"injected HTTP {status}")}
+        for _ in range(count):
+            self._failures.append(_Failure(status, body, dict(headers or {})))
+
+    def hang_next_send(self, seconds: float) -> None:
+        """Make the next send wait `seconds` before it is handled (a time-out)."""
+        self._hang = seconds
+
+    # ---- inspection ----------------------------------------------------------------
+
+    def messages_to(self, recipient: str) -> list[str]:
+        """Texts sent to one recipient (a UUID, a number or a group id)."""
+        return [s.message for s in self.sent if recipient in s.recipients]
+
+    async def wait_for(self, pred: Callable[[], bool], timeout: float = 3.0) -> None:
+        """Poll `pred` until it holds; fail the test after `timeout` seconds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not pred():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"condition not met within {timeout}s")
+            await asyncio.sleep(0.005)
+
+    async def wait_connected(self, connections: int = 1, timeout: float = 3.0) -> None:
+        """Wait until `connections` websockets were opened and one is open now."""
+        await self.wait_for(
+            lambda: self.connections >= connections and self.open_sockets > 0, timeout
+        )
+
+    def next_timestamp(self) -> int:
+        """A fresh, increasing millisecond timestamp."""
+        return next(self._clock)
+
+    # ---- routes --------------------------------------------------------------------
+
+    def _envelope(self, uuid: str | None, number: str | None, name: str, ts: int) -> JSON:
+        envelope: JSON = {
+            "source": number or uuid,
+            "sourceNumber": number,
+            "sourceUuid": uuid,
+            "sourceName": name,
+            "sourceDevice": 1,
+            "timestamp": ts,
+            "serverReceivedTimestamp": ts + 5,
+            "serverDeliveredTimestamp": ts + 9,
+        }
+        return {k: v for k, v in envelope.items() if v is not None}
+
+    def _log(self, request: web.Request) -> None:
+        self.requests.append((request.method, request.path))
+
+    async def _health(self, request: web.Request) -> web.Response:
+        self._log(request)
+        return web.Response(status=204)
+
+    async def _about(self, request: web.Request) -> web.Response:
+        self._log(request)
+        return web.json_response(
+            {
+                "versions": ["v1", "v2"],
+                "build": 2,
+                "mode": self.mode,
+                "version": self.version,
+                "capabilities": {"v2/send": ["quotes", "mentions"]},
+            }
+        )
+
+    def _unknown_account(self, request: web.Request) -> web.Response | None:
+        if request.match_info["number"] == self.number:
+            return None
+        return web.json_response({"error": "User is not registered."}, status=400)
+
+    async def _groups(self, request: web.Request) -> web.Response:
+        self._log(request)
+        return self._unknown_account(request) or web.json_response(list(self.groups.values()))
+
+    async def _group(self, request: web.Request) -> web.Response:
+        self._log(request)
+        refusal = self._unknown_account(request)
+        group = self.groups.get(request.match_info["group_id"])
+        if refusal is not None or group is None:
+            return refusal or web.json_response({"error": "No group found"}, status=404)
+        return web.json_response(group)
+
+    async def _receive(self, request: web.Request) -> web.StreamResponse:
+        self._log(request)
+        refusal = self._unknown_account(request)
+        if refusal is not None:
+            return refusal
+        if self.refuse_websockets or self.mode != "json-rpc":
+            return web.json_response({"error": "unavailable"}, status=503)
+        ws = web.WebSocketResponse(autoping=self.answer_pings)
+        await ws.prepare(request)
+        self._sockets[ws] = request.transport
+        self.connections += 1
+        try:
+            async for _ in ws:  # the client sends nothing we need
+                pass
+        finally:
+            self._sockets.pop(ws, None)
+        return ws
+
+    async def _send(self, request: web.Request) -> web.Response:
+        self._log(request)
+        payload = await request.json()
+        if self._hang:
+            seconds, self._hang = self._hang, 0.0
+            await asyncio.sleep(seconds)
+        if self._failures:
+            failure = self._failures.popleft()
+            return _answer(failure.status, failure.body, failure.headers)
+        problem = self._check_send(payload)
+        if problem is not None:
+            return web.json_response({"error": problem}, status=400)
+        ts = self.next_timestamp()
+        self.sent.append(
+            Sent(
+                list(payload["recipients"]),
+                payload.get("message", ""),
+                list(payload.get("base64_attachments") or []),
+                time.time(),
+                ts,
+                payload,
+            )
+        )
+        answer: Any = {"timestamp": str(ts)}
+        return web.json_response(answer if self.legacy_send_answer else [answer], status=201)
+
+    def _check_send(self, payload: JSON) -> str | None:
+        if payload.get("number") != self.number:
+            return "Couldn't process request - please provide a valid number"
+        recipients = payload.get("recipients") or []
+        if not recipients:
+            return "Couldn't process request - please provide at least one recipient"
+        for recipient in recipients:
+            if recipient.startswith("group.") and recipient not in self.groups:
+                return "Failed to send message: Group not found"
+        return None
+
+
+def _answer(status: int, body: Any, headers: dict[str, str]) -> web.Response:
+    if isinstance(body, str):
+        return web.Response(status=status, text=body, headers=headers)
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _attachment(content_type: str, index: int) -> JSON:
+    return {
+        "contentType": content_type,
+        "id": f"att{index}.bin",
+        "size": 1234,
+        "isVoiceNote": False,
+        "uploadTimestamp": 1,
+    }
