@@ -112,10 +112,21 @@ class Delivery:
                 finished = [task for task in done if task is not waiter]
                 inflight.difference_update(finished)
                 if finished:
-                    await self._record([task.result() for task in finished])
+                    await self._record_or_wait([task.result() for task in finished])
         finally:
             for task in inflight:
                 task.cancel()  # their rows' leases expire and they are sent again
+
+    async def _record_or_wait(self, results: list[Result]) -> None:
+        """Record results; if the database is unreachable, leave the rows to their leases.
+
+        Their leases expire and they are sent again: at-least-once, never lost.
+        """
+        try:
+            await self._record(results)
+        except Exception:
+            log.exception("recording sends failed", extra={"action": "delivery.record_failed"})
+            await asyncio.sleep(self._idle_poll)
 
     async def _claim(self, limit: int, now: datetime | None = None) -> list[Row[Any]]:
         now = now or self._rt.clock.now()

@@ -130,6 +130,12 @@ class Router:
             if error.after_rollback is not None:
                 await error.after_rollback(ctx)
             await self._refuse(ctx, error)
+        except Exception:
+            # A bug in one handler: its changes are rolled back, the person gets a
+            # short answer, and the update counts as handled (no endless redelivery).
+            # A broken database raises again below and the platform redelivers.
+            log.exception("handler failed", extra={"action": f"command.{command.name}.failed"})
+            await ctx.reply("error.generic")
         log.info("command", extra={"action": f"command.{command.name}", "user_id": ctx.user.id})
 
     async def _refuse(self, ctx: Ctx, error: UserError) -> None:
