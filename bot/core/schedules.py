@@ -21,9 +21,12 @@ Daylight-saving rule (shown to people):
   not again at 01:30 GMT.
 
 In PEP 495 terms every due instant is the `fold=0` reading of the wall time on its
-day (`bot.core.times.wall_to_utc`). APScheduler 3.11 fires repeated wall times twice
-(and can then repeat a time it already returned), and skips a forward-jumped time when
-the jump is at midnight or `now` falls inside the jump; `next_due` corrects all three.
+day (`bot.core.times.wall_to_utc`). APScheduler 3.11 alone differs from this near clock
+changes: it fires a repeated wall time twice (and, given the second as
+`previous_fire_time`, returns it again), and it can skip a scheduled day entirely (a
+forward jump at midnight, `now` inside a jump, or the first scheduled day after a
+change for a time within the jump's size of midnight). `next_due` drops the repeats and
+checks the few scheduled days up to APScheduler's answer, so the rule above holds.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from bot.core.times import (
     format_hhmm,
     is_ambiguous,
     is_nonexistent,
+    offset_changes,
     parse_hhmm,
     to_utc,
     wall_to_utc,
@@ -70,7 +74,7 @@ _MAX_STEPS = 16
 _TICK = timedelta(microseconds=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScheduleSpec:
     """A parsed, canonical schedule; construction validates it.
 
@@ -127,7 +131,7 @@ class ScheduleSpec:
             raise ValueError(f"times must be naive whole minutes: {times!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DstNotice:
     """A day on which one of a schedule's times meets a clock change.
 
@@ -151,7 +155,8 @@ def parse_schedule(text: str) -> ScheduleSpec:
 
     Forms: `daily 09:00 [21:00 …]`, `weekdays 08:30`, `weekends 10:00`,
     `mon,wed,fri 18:00` (short or full day names, any case, commas and/or spaces),
-    `every 6h` (15m to 7d). Times may be separated by spaces and/or commas. Any string either parses or raises `UserError`.
+    `every 6h` (15m to 7d). Times may be separated by spaces and/or commas. Any
+    string either parses or raises `UserError`.
 
     Raises:
         UserError: `schedule.usage`, `schedule.bad_day` (value),
@@ -344,8 +349,8 @@ def dst_notices(
     end = first + timedelta(days=days)
     found: set[DstNotice] = set()
     margin = timedelta(days=2)
-    for instant, low, high in _transitions(tz, start - margin, start + timedelta(days) + margin):
-        wall_lo, wall_hi = _naive(instant + low), _naive(instant + high)
+    for change in offset_changes(tz, start - margin, start + timedelta(days) + margin):
+        wall_lo, wall_hi = _naive(change.at + change.low), _naive(change.at + change.high)
         day = wall_lo.date()
         while day <= wall_hi.date():
             if first <= day < end and day.weekday() in spec.days:
@@ -378,38 +383,6 @@ def _notices_on(
 
 def _naive(value: datetime) -> datetime:
     return value.replace(tzinfo=None)
-
-
-def _transitions(
-    tz: tzinfo, low: datetime, high: datetime
-) -> list[tuple[datetime, timedelta, timedelta]]:
-    """UTC offset changes in [low, high): (instant, smaller offset, larger offset).
-
-    Samples every 6 hours and bisects to the second. Two changes that undo each other
-    within one 6-hour step would be missed; the tz database has none in modern times.
-    """
-    step = timedelta(hours=6)
-    cursor = low.replace(microsecond=0)
-    offset = _offset(cursor, tz)
-    changes = []
-    while cursor < high:
-        probe = cursor + step
-        if _offset(probe, tz) == offset:
-            cursor = probe
-            continue
-        before, at = cursor, probe
-        while at - before > timedelta(seconds=1):
-            mid = before + timedelta(seconds=(at - before).total_seconds() // 2)
-            before, at = (mid, at) if _offset(mid, tz) == offset else (before, mid)
-        new = _offset(at, tz)
-        changes.append((at, min(offset, new), max(offset, new)))
-        cursor, offset = at, new
-    return changes
-
-
-def _offset(instant: datetime, tz: tzinfo) -> timedelta:
-    offset = instant.astimezone(tz).utcoffset()
-    return offset if offset is not None else timedelta(0)
 
 
 __all__ = [

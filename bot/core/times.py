@@ -8,7 +8,7 @@ system's zone list once, no clock; every datetime handled here is timezone-aware
 The DST questions follow PEP 495: for a wall time `W` on a day, `fold=0` means "with
 the offset in force before the transition" and `fold=1` "with the offset after it".
 When those offsets differ the wall time is either skipped (offset went up) or repeated
-(offset went down).
+(offset went down). `offset_changes` finds a zone's changes with public APIs only.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core.errors import UserError
@@ -138,3 +139,51 @@ def wall_to_utc(day: date, at: time, tz: tzinfo) -> datetime:
     """
     _offsets(day, at, tz)  # validates `at` and `tz`
     return datetime.combine(day, at).replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+class OffsetChange(NamedTuple):
+    """One change of a zone's UTC offset: the wall clock jumps between `low` and `high`.
+
+    Wall times in `[at + low, at + high)` are skipped (offset went up) or repeated
+    (offset went down) around the instant `at`.
+    """
+
+    at: datetime
+    low: timedelta
+    high: timedelta
+
+
+def offset_changes(tz: tzinfo, low: datetime, high: datetime) -> list[OffsetChange]:
+    """The zone's UTC offset changes in [`low`, `high`), found without private APIs.
+
+    Samples every 6 hours and bisects to the second, so a year costs about 1,500
+    offset look-ups. Two changes undoing each other within one 6-hour step would be
+    missed; no zone in the tz database has such a pair between 2000 and 2040.
+
+    Raises:
+        ValueError: naive `low` or `high`.
+    """
+    step = timedelta(hours=6)
+    cursor = to_utc(low).replace(microsecond=0)
+    end = to_utc(high)
+    offset = _offset_at(cursor, tz)
+    changes = []
+    while cursor < end:
+        probe = cursor + step
+        if _offset_at(probe, tz) == offset:
+            cursor = probe
+            continue
+        before, at = cursor, probe
+        while at - before > timedelta(seconds=1):
+            mid = before + timedelta(seconds=(at - before).total_seconds() // 2)
+            before, at = (mid, at) if _offset_at(mid, tz) == offset else (before, mid)
+        new = _offset_at(at, tz)
+        if at < end:
+            changes.append(OffsetChange(at, min(offset, new), max(offset, new)))
+        cursor, offset = at, new
+    return changes
+
+
+def _offset_at(instant: datetime, tz: tzinfo) -> timedelta:
+    offset = instant.astimezone(tz).utcoffset()
+    return offset if offset is not None else timedelta(0)

@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 
 from bot.core.errors import UserError
 from bot.core.times import (
+    OffsetChange,
     format_hhmm,
     is_ambiguous,
     is_nonexistent,
     local_wall,
+    offset_changes,
     parse_hhmm,
     parse_timezone,
     to_utc,
@@ -28,9 +30,20 @@ NEW_YORK = ZoneInfo("America/New_York")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
 SANTIAGO = ZoneInfo("America/Santiago")
 DST_ZONES = [
-    "UTC", "Asia/Bangkok", "Europe/London", "Europe/Dublin", "America/New_York",
-    "America/Santiago", "America/St_Johns", "Australia/Lord_Howe", "Pacific/Chatham",
-    "Pacific/Apia", "Antarctica/Troll", "Asia/Tehran", "Africa/Cairo", "America/Havana",
+    "UTC",
+    "Asia/Bangkok",
+    "Europe/London",
+    "Europe/Dublin",
+    "America/New_York",
+    "America/Santiago",
+    "America/St_Johns",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Pacific/Apia",
+    "Antarctica/Troll",
+    "Asia/Tehran",
+    "Africa/Cairo",
+    "America/Havana",
 ]
 
 
@@ -55,8 +68,21 @@ def test_parse_hhmm_accepts(text: str, expected: time) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "", "   ", "24:00", "12:60", "9", "9:0", "09:000", "123:00", "ab:cd", "9.30",
-        "-1:00", "+9:00", "09:00:00", "09 :00", "9am",
+        "",
+        "   ",
+        "24:00",
+        "12:60",
+        "9",
+        "9:0",
+        "09:000",
+        "123:00",
+        "ab:cd",
+        "9.30",
+        "-1:00",
+        "+9:00",
+        "09:00:00",
+        "09 :00",
+        "9am",
         "\u0660\u0669:\u0660\u0660",  # Arabic-Indic digits: refused, not read as 09:00
         "\uff10\uff19:\uff10\uff10",  # full-width digits
     ],
@@ -121,9 +147,19 @@ def test_parse_timezone_canonical_case(text: str, key: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "", "   ", "localtime", "LocalTime", "Factory", "/etc/passwd", "../../etc/passwd",
-        "Europe/../Europe/London", "/usr/share/zoneinfo/UTC", "Mars/Olympus_Mons",
-        "Europe/London\x00", "Bangkok", "+07:00",
+        "",
+        "   ",
+        "localtime",
+        "LocalTime",
+        "Factory",
+        "/etc/passwd",
+        "../../etc/passwd",
+        "Europe/../Europe/London",
+        "/usr/share/zoneinfo/UTC",
+        "Mars/Olympus_Mons",
+        "Europe/London\x00",
+        "Bangkok",
+        "+07:00",
     ],
 )
 def test_parse_timezone_rejects(text: str) -> None:
@@ -205,9 +241,7 @@ def test_naive_datetimes_are_refused(func: Callable[[datetime], datetime]) -> No
         (timezone(timedelta(hours=5)), date(2026, 3, 29), time(1, 30), False, False),
     ],
 )
-def test_dst_questions(
-    tz: tzinfo, day: date, at: time, nonexistent: bool, ambiguous: bool
-) -> None:
+def test_dst_questions(tz: tzinfo, day: date, at: time, nonexistent: bool, ambiguous: bool) -> None:
     assert is_nonexistent(day, at, tz) is nonexistent
     assert is_ambiguous(day, at, tz) is ambiguous
 
@@ -251,3 +285,28 @@ def test_dst_questions_agree_with_round_trips(name: str, day: date, at: time) ->
     if is_ambiguous(day, at, tz):
         assert first_back == second_back == wall
         assert first.astimezone(UTC) < second.astimezone(UTC)
+
+
+# --- offset_changes ------------------------------------------------------------------
+
+
+def test_offset_changes_london_2026() -> None:
+    changes = offset_changes(
+        LONDON, datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    )
+    assert changes == [
+        OffsetChange(datetime(2026, 3, 29, 1, 0, tzinfo=UTC), timedelta(0), timedelta(hours=1)),
+        OffsetChange(datetime(2026, 10, 25, 1, 0, tzinfo=UTC), timedelta(0), timedelta(hours=1)),
+    ]
+
+
+def test_offset_changes_lord_howe_half_hour_and_none_in_bangkok() -> None:
+    year = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    half = [(c.high - c.low) for c in offset_changes(LORD_HOWE, *year)]
+    assert half == [timedelta(minutes=30), timedelta(minutes=30)]
+    assert offset_changes(ZoneInfo("Asia/Bangkok"), *year) == []
+
+
+def test_offset_changes_refuses_naive_bounds() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        offset_changes(LONDON, datetime(2026, 1, 1), datetime(2027, 1, 1, tzinfo=UTC))
