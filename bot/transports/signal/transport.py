@@ -219,7 +219,8 @@ class SignalTransport:
 
     async def _payload(self, out: Outgoing, recipient: str) -> str:
         attachments = [_data_uri(out.attachment)] if out.attachment is not None else None
-        message = SendMessage(text=render_numbered(out), base64_attachments=attachments)
+        text = render_for_group(out) if recipient.startswith("group.") else render_numbered(out)
+        message = SendMessage(text=text, base64_attachments=attachments)
         generated = await message.to_generated(self._number, [recipient])
         return generated.model_dump_json(exclude_none=True, by_alias=True)
 
@@ -291,6 +292,19 @@ class SignalTransport:
             extra={"action": "signal.incoming_failed"},
         )
         log.debug("last failure", exc_info=failure)
+
+
+def render_for_group(out: Outgoing) -> str:
+    """Render choices for a group chat as the commands to type, not as numbers.
+
+    In a group only messages that look like commands reach the bot (see
+    `receive.is_group_command`), so a bare "1" typed there would be ignored and an
+    "I'm on it" offered as "1." could never be pressed; "/ack 12" always gets through.
+    """
+    choices = out.flat_choices
+    if not choices:
+        return out.text
+    return "\n".join([out.text, "", *(f"{c.label}: {c.command}" for c in choices)])
 
 
 def _check_recipient(recipient: str) -> None:
