@@ -19,6 +19,7 @@ from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
+from bot.store import groups as group_store
 from bot.store import users as user_store
 from bot.store.models import Invite
 
@@ -42,7 +43,7 @@ async def invite(ctx: Ctx, cmd: Command) -> None:
     link = ctx.rt.link_for(ctx.platform, code)
     hours = max(1, int(ttl.total_seconds() // 3600))
     if link:
-        await ctx.reply("invite.link", link=link, hours=hours)
+        await ctx.reply("invite.link", link=link, code=code, hours=hours)
     else:
         await ctx.reply("invite.code", code=code, hours=hours)
 
@@ -161,6 +162,9 @@ async def ack(ctx: Ctx, cmd: Command) -> None:
         raise UserError("ack.usage")
     wanted = int(words[0].lstrip("#")) if words else None
     checkin = await checkin_store.alert_for_ack(ctx.session, ctx.user.id, wanted)
+    if checkin is None and not ctx.incoming.is_private:
+        # Pressed in a bound alert chat: anyone in the chat the alert went to may take it on.
+        checkin = await group_store.alert_for_chat(ctx.session, ctx.incoming.chat, wanted)
     if checkin is None:
         raise UserError("ack.none")
     if not await checkin_store.acknowledge(ctx.session, checkin.id, ctx.user.id, ctx.now):

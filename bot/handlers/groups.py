@@ -1,0 +1,429 @@
+"""Groups and organisers: /group_* commands, /join, and `/start CODE` of a group invite.
+
+Groups are named by number (`#3` or `3`): names are encrypted at rest, and a number
+says nothing to someone who is not in the group. Anyone without the right role gets
+the same refusal whether the group exists or not (`group.not_found_or_denied`), and
+it is checked before any other argument, so a stranger learns nothing from the
+answer. Organisers see members' check-in status only, never notes, well-being
+scores or personal contacts. Joining is the member's explicit consent: `/start CODE`
+shows what they agree to and asks; `/join CODE` is the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core.commands import Command
+from bot.core.durations import check_bounds, format_duration, parse_duration
+from bot.core.errors import PermissionDenied, UserError
+from bot.core.lifecycle import State
+from bot.core.model import Choice
+from bot.core.schedules import format_schedule, next_due, parse_schedule
+from bot.core.text import clean_name
+from bot.handlers import contacts
+from bot.handlers.checkins import local_time
+from bot.handlers.context import Ctx
+from bot.handlers.router import Route
+from bot.i18n import t
+from bot.store import checkins as checkin_store
+from bot.store import contacts as contact_store
+from bot.store import groups as group_store
+from bot.store import users as user_store
+from bot.store.groups import ORGANISER, MemberView
+from bot.store.models import Group, Invite
+
+MAX_GROUPS = 20
+MAX_PENDING_INVITES = 50
+#: Longest message part in UTF-16 units (Telegram's limit is 4096; leave room for a header).
+PART_LIMIT = 3900
+POLICY_BOUNDS = (timedelta(minutes=1), timedelta(days=7))
+POLICY_FIELDS = {"window": "response_window_s", "grace": "grace_s", "level2": "level2_after_s"}
+#: All an organiser learns of a member's check-ins.
+STATUSES = ("ok", "due", "late", "missed", "paused", "none")
+
+
+# -- shared checks -----------------------------------------------------------------
+
+
+def _group_arg(cmd: Command, usage: str) -> tuple[int, list[str]]:
+    """The GROUP number (`3` or `#3`) and the words after it."""
+    words = cmd.words
+    raw = words[0].removeprefix("#") if words else ""
+    if not raw.isdigit() or len(raw) > 12:
+        raise UserError(usage)
+    return int(raw), words[1:]
+
+
+async def _require(ctx: Ctx, group_id: int, *, organiser: bool) -> tuple[Group, str]:
+    """The group and the caller's role, or one refusal that reveals nothing."""
+    found = await group_store.role_in(ctx.session, group_id, ctx.user.id)
+    if found is None or (organiser and found[1] != ORGANISER):
+        raise PermissionDenied("group.not_found_or_denied", id=group_id)
+    return found
+
+
+def _name(group: Group) -> str:
+    return clean_name(group.name, fallback=f"#{group.id}")
+
+
+# -- creating and inviting -----------------------------------------------------------
+
+
+async def group_new(ctx: Ctx, cmd: Command) -> None:
+    """Create a group; the creator is its organiser, and gets a first member invite."""
+    name = clean_name(cmd.args, fallback="")
+    if not name:
+        raise UserError("group.new_usage")
+    if await group_store.organised_count(ctx.session, ctx.user.id) >= MAX_GROUPS:
+        raise UserError("group.too_many_groups", max=MAX_GROUPS)
+    group = await group_store.create_group(
+        ctx.session, name=name, creator_id=ctx.user.id, now=ctx.now
+    )
+    await ctx.reply("group.created", name=name, id=group.id)
+    await _send_invite(ctx, group)
+
+
+async def group_invite(ctx: Ctx, cmd: Command) -> None:
+    """A fresh single-use member invite."""
+    group_id, _ = _group_arg(cmd, "group.invite_usage")
+    group, _ = await _require(ctx, group_id, organiser=True)
+    await _send_invite(ctx, group)
+
+
+async def _send_invite(ctx: Ctx, group: Group) -> None:
+    if await group_store.pending_invites(ctx.session, group.id, ctx.now) >= MAX_PENDING_INVITES:
+        raise UserError("group.too_many_invites", max=MAX_PENDING_INVITES, id=group.id)
+    ttl = ctx.rt.settings.security.invite_ttl
+    code = await contact_store.create_invite(
+        ctx.session, kind="group", inviter_id=ctx.user.id, now=ctx.now, ttl=ttl, group_id=group.id
+    )
+    link = ctx.rt.link_for(ctx.platform, code)
+    hours = max(1, int(ttl.total_seconds() // 3600))
+    key = "group.invite_link" if link else "group.invite_code"
+    await ctx.reply(key, link=link, code=code, hours=hours, name=_name(group), id=group.id)
+
+
+async def group_revoke(ctx: Ctx, cmd: Command) -> None:
+    """Revoke every invite of the group that has not been used yet."""
+    group_id, _ = _group_arg(cmd, "group.revoke_usage")
+    await _require(ctx, group_id, organiser=True)
+    count = await group_store.revoke_invites(ctx.session, group_id, ctx.now)
+    await ctx.reply("group.revoked", count=count, id=group_id)
+
+
+# -- joining -------------------------------------------------------------------------
+
+
+async def join_invite(ctx: Ctx, invite: Invite, code: str) -> None:
+    """`/start CODE` of a group invite: what joining means, then Join / Cancel."""
+    group = await ctx.session.get_one(Group, invite.group_id)
+    if await group_store.role_in(ctx.session, group.id, ctx.user.id) is not None:
+        await ctx.reply("group.already_member", name=_name(group), id=group.id)
+        return
+    lines = [ctx.t("group.join_shown", name=_name(group))]
+    if group.schedule_spec:
+        lines.append(ctx.t("group.join_schedule", spec=group.schedule_spec, tz=ctx.zone.key))
+    lines.append(ctx.t("group.join_privacy", id=group.id))
+    choices = ((Choice(ctx.t("group.join_button"), f"/join {code}"),
+                Choice(ctx.t("group.cancel_button"), f"/join {code} cancel")),)  # fmt: skip
+    await ctx.reply_text("\n".join(lines), choices=choices)
+
+
+async def join(ctx: Ctx, cmd: Command) -> None:
+    """Join a group with an invite code (or, with `cancel`, turn the invite down)."""
+    words = cmd.words
+    cancel = len(words) == 2 and words[1].casefold() == "cancel"
+    if not (len(words) == 1 or cancel) or len(words[0]) > 64:
+        raise UserError("group.join_usage")
+    found = await contacts.usable_invite(ctx, words[0], kind="group")
+    group = await ctx.session.get_one(Group, found.group_id)
+    if await group_store.role_in(ctx.session, group.id, ctx.user.id) is not None:
+        await ctx.reply("group.already_member", name=_name(group), id=group.id)
+        return
+    if cancel:
+        await contact_store.close_invite(ctx.session, found.id, "declined", ctx.user.id)
+        await ctx.reply("group.join_cancelled")
+        await ctx.tell(found.inviter_id, "group.invite_declined", id=group.id)
+        return
+    if not await contact_store.close_invite(ctx.session, found.id, "accepted", ctx.user.id):
+        raise contacts.BadCode()
+    await group_store.add_member(ctx.session, group.id, ctx.user.id, ctx.now)
+    await ctx.reply("group.joined", name=_name(group), id=group.id)
+    if group.schedule_spec:
+        first = next_due(parse_schedule(group.schedule_spec), ctx.zone, ctx.now, ctx.now)
+        await checkin_store.add_schedule(
+            ctx.session, user_id=ctx.user.id, spec=group.schedule_spec, next_due_at=first,
+            now=ctx.now, group_id=group.id,
+        )  # fmt: skip
+        await ctx.reply("group.your_schedule", name=_name(group), spec=group.schedule_spec,
+                        tz=ctx.zone.key, next=local_time(first, ctx.zone))  # fmt: skip
+    await _tell_organisers(ctx, group, "group.member_joined")
+
+
+async def _tell_organisers(ctx: Ctx, group: Group, key: str) -> None:
+    """Tell the group's organisers (but not the person acting) about a membership change."""
+    who = clean_name((await user_store.names_of(ctx.session, [ctx.user.id])).get(ctx.user.id, ""))
+    for organiser in await group_store.organiser_ids(ctx.session, group.id):
+        if organiser != ctx.user.id:
+            await ctx.tell(organiser, key, name=who, group=_name(group), id=group.id)
+
+
+# -- the group's clock -----------------------------------------------------------------
+
+
+async def group_checkin(ctx: Ctx, cmd: Command) -> None:
+    """Set (or with `off`, remove) the group's schedule: one row per member, in their zone."""
+    group_id, rest = _group_arg(cmd, "group.checkin_usage")
+    group, _ = await _require(ctx, group_id, organiser=True)
+    if not rest:
+        raise UserError("group.checkin_usage")
+    off = len(rest) == 1 and rest[0].casefold() in ("off", "stop", "none")
+    spec = None if off else format_schedule(parse_schedule(" ".join(rest)))
+    people = await group_store.covered(ctx.session, group_id)
+    zones = _zones(ctx, {tz for _, tz in people})
+    firsts: dict[str, datetime] = {}
+    if spec is not None:
+        parsed = parse_schedule(spec)
+        firsts = {k: next_due(parsed, z, ctx.now, ctx.now) for k, z in zones.items()}
+    due = [(uid, firsts[_zone_key(ctx, tz)]) for uid, tz in people] if spec else []
+    await group_store.replace_schedules(ctx.session, group, spec, due, ctx.now)
+    if spec is None:
+        await ctx.reply("group.checkin_off", id=group_id, count=len(people))
+    else:
+        await ctx.reply("group.checkin_set", id=group_id, spec=spec, count=len(people))
+    await _tell_covered(ctx, group, people, zones, firsts)
+
+
+def _zone_key(ctx: Ctx, tz: str | None) -> str:
+    return tz or ctx.rt.settings.checkins.default_timezone
+
+
+def _zones(ctx: Ctx, names: set[str | None]) -> dict[str, ZoneInfo]:
+    return {_zone_key(ctx, n): ZoneInfo(_zone_key(ctx, n)) for n in names}
+
+
+async def _tell_covered(
+    ctx: Ctx,
+    group: Group,
+    people: Sequence[tuple[int, str | None]],
+    zones: dict[str, ZoneInfo],
+    firsts: dict[str, datetime],
+) -> None:
+    """Each covered person hears of the change in their own language and zone."""
+    ids = [uid for uid, _ in people]
+    addresses = await user_store.addresses_of(ctx.session, ids)
+    langs = await user_store.langs_of(ctx.session, ids)
+    for uid, tz in people:
+        if uid == ctx.user.id or uid not in addresses:
+            continue
+        key, zone = _zone_key(ctx, tz), zones[_zone_key(ctx, tz)]
+        text = (
+            t("group.your_schedule", langs.get(uid, "en"), name=_name(group),
+              spec=group.schedule_spec, tz=key, next=local_time(firsts[key], zone))
+            if group.schedule_spec
+            else t("group.your_schedule_off", langs.get(uid, "en"), name=_name(group))
+        )  # fmt: skip
+        await ctx.send(addresses[uid], text, user_id=uid)
+
+
+async def group_policy(ctx: Ctx, cmd: Command) -> None:
+    """Show or set the group's window, grace and level-2 delay (`default` resets one)."""
+    group_id, rest = _group_arg(cmd, "group.policy_usage")
+    group, _ = await _require(ctx, group_id, organiser=True)
+    changes = _policy_changes(rest)
+    for field, seconds in changes.items():
+        setattr(group, field, seconds)
+    c = ctx.rt.settings.checkins
+    shown = {
+        "window": _seconds(group.response_window_s, c.response_window),
+        "grace": _seconds(group.grace_s, c.grace),
+        "level2": _seconds(group.level2_after_s, c.level2_after),
+    }
+    await ctx.reply("group.policy_set" if changes else "group.policy_show", id=group_id, **shown)
+
+
+def _policy_changes(words: list[str]) -> dict[str, int | None]:
+    """`window 30m grace default …` → {column: seconds, or None for the default}."""
+    if len(words) % 2:
+        raise UserError("group.policy_usage")
+    changes: dict[str, int | None] = {}
+    low, high = POLICY_BOUNDS
+    for name, value in zip(words[::2], words[1::2], strict=True):
+        field = POLICY_FIELDS.get(name.casefold().removesuffix("_after"))
+        if field is None:
+            raise UserError("group.policy_usage")
+        if value.casefold() == "default":
+            changes[field] = None
+        else:
+            duration = check_bounds(parse_duration(value), minimum=low, maximum=high)
+            changes[field] = int(duration.total_seconds())
+    return changes
+
+
+def _seconds(value: int | None, default: timedelta) -> str:
+    return format_duration(timedelta(seconds=value) if value else default)
+
+
+# -- alert chats -----------------------------------------------------------------------
+
+
+async def group_alerts(ctx: Ctx, cmd: Command) -> None:
+    """In a group chat: make it (or with `off`, stop it being) the group's alert channel."""
+    group_id, rest = _group_arg(cmd, "group.alerts_usage")
+    await _require(ctx, group_id, organiser=True)
+    if ctx.incoming.is_private:
+        raise UserError("group.alerts_in_group", id=group_id)
+    chat = ctx.incoming.chat
+    if rest and rest[0].casefold() == "off":
+        unbound = await group_store.unbind_chat(ctx.session, group_id, chat)
+        await ctx.reply(
+            "group.alerts_unbound" if unbound else "group.alerts_not_bound", id=group_id
+        )
+        return
+    bound = await group_store.bind_chat(ctx.session, group_id, chat, ctx.now)
+    await ctx.reply("group.alerts_bound" if bound else "group.alerts_already", id=group_id)
+
+
+# -- the organiser's view -----------------------------------------------------------------
+
+
+def member_status(view: MemberView, now: datetime) -> str:
+    """ok, due, late, missed, paused or none: all an organiser learns of a check-in."""
+    if view.state == State.MISSED:
+        return "missed"
+    if view.paused_until is not None and view.paused_until > now:
+        return "paused"
+    return {
+        State.PENDING: "due", State.LATE: "late", State.OK: "ok", State.RESOLVED: "ok",
+    }.get(view.state or "", "none")  # fmt: skip
+
+
+async def group_members(ctx: Ctx, cmd: Command) -> None:
+    """Members with status only, in as few messages as the platform allows."""
+    group_id, _ = _group_arg(cmd, "group.members_usage")
+    group, _ = await _require(ctx, group_id, organiser=True)
+    chat = ctx.incoming.chat
+    if not ctx.incoming.is_private and not await group_store.is_alert_chat(
+        ctx.session, group_id, chat
+    ):
+        raise UserError("group.members_private", id=group_id)
+    views, chats = await group_store.overview(ctx.session, group_id)
+    parts = split_lines(_member_lines(ctx, group, views, chats), PART_LIMIT)
+    for number, part in enumerate(parts, start=1):
+        if len(parts) > 1:
+            part = ctx.t("group.members_part", part=number, parts=len(parts)) + "\n" + part
+        await ctx.reply_text(part)
+
+
+def _member_lines(ctx: Ctx, group: Group, views: list[MemberView], chats: int) -> list[str]:
+    """Header, schedule, one line per person (number, name, role, status), footer."""
+    lines = [
+        ctx.t("group.members_header", name=_name(group), id=group.id, count=len(views),
+              chats=chats),
+        ctx.t("group.members_schedule", spec=group.schedule_spec)
+        if group.schedule_spec
+        else ctx.t("group.members_no_schedule", id=group.id),
+    ]  # fmt: skip
+    roles = {r: ctx.t(f"group.role_{r}") for r in ("organiser", "member")}
+    statuses = {s: ctx.t(f"group.status_{s}") for s in STATUSES}
+    lines += [
+        ctx.t("group.members_line", member=v.member_id, name=clean_name(v.name),
+              role=roles.get(v.role, v.role), status=statuses[member_status(v, ctx.now)])
+        for v in views
+    ]  # fmt: skip
+    lines.append(ctx.t("group.members_footer", id=group.id))
+    return lines
+
+
+def _units(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units), the strictest platform."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_lines(lines: list[str], limit: int) -> list[str]:
+    """Join lines into parts of at most `limit` units, never cutting a line in two."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        length = _units(line) + 1
+        if current and size + length > limit:
+            parts.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += length
+    if current:
+        parts.append("\n".join(current))
+    return parts
+
+
+# -- membership and roles ---------------------------------------------------------------
+
+
+async def _target(ctx: Ctx, cmd: Command, usage: str) -> tuple[Group, int, int]:
+    """(group, member number, member's user id) for /group_remove and /group_promote."""
+    group_id, rest = _group_arg(cmd, usage)
+    group, _ = await _require(ctx, group_id, organiser=True)
+    raw = rest[0].removeprefix("#") if len(rest) == 1 else ""
+    if not raw.isdigit() or len(raw) > 12:
+        raise UserError(usage)
+    found = await group_store.member(ctx.session, group_id, int(raw))
+    if found is None:
+        raise UserError("group.no_member", id=group_id, member=int(raw))
+    return group, found.id, found.user_id
+
+
+async def group_remove(ctx: Ctx, cmd: Command) -> None:
+    """Remove someone from the group; they are told, and its check-ins stop for them."""
+    group, _, user_id = await _target(ctx, cmd, "group.remove_usage")
+    if user_id == ctx.user.id:
+        raise UserError("group.remove_self", id=group.id)
+    name = clean_name((await user_store.names_of(ctx.session, [user_id])).get(user_id, ""))
+    await group_store.remove_member(ctx.session, group.id, user_id)
+    await ctx.reply("group.removed", name=name, id=group.id)
+    await ctx.tell(user_id, "group.removed_you", name=_name(group))
+
+
+async def group_promote(ctx: Ctx, cmd: Command) -> None:
+    """Make a member an organiser (their own check-ins carry on)."""
+    group, member_id, user_id = await _target(ctx, cmd, "group.promote_usage")
+    name = clean_name((await user_store.names_of(ctx.session, [user_id])).get(user_id, ""))
+    if not await group_store.set_role(ctx.session, member_id, ORGANISER):
+        raise UserError("group.already_organiser", name=name, id=group.id)
+    await ctx.reply("group.promoted", name=name, id=group.id)
+    await ctx.tell(user_id, "group.promoted_you", name=_name(group), id=group.id)
+
+
+async def group_leave(ctx: Ctx, cmd: Command) -> None:
+    """Leave a group; the last organiser must hand over first, the last person closes it."""
+    group_id, _ = _group_arg(cmd, "group.leave_usage")
+    group, role = await _require(ctx, group_id, organiser=False)
+    organisers, everyone = await group_store.headcount(ctx.session, group_id)
+    if role == ORGANISER and organisers == 1 and everyone > 1:
+        raise UserError("group.last_organiser", id=group_id)
+    name = _name(group)
+    if everyone == 1:
+        await group_store.delete_group(ctx.session, group_id)
+        await ctx.reply("group.closed", name=name)
+        return
+    await _tell_organisers(ctx, group, "group.member_left")
+    await group_store.remove_member(ctx.session, group_id, ctx.user.id)
+    await ctx.reply("group.left", name=name)
+
+
+#: The commands this module answers (SPEC: organiser commands work in any chat).
+ROUTES: dict[str, Route] = {
+    "group_new": Route(group_new, private_only=False),
+    "group_invite": Route(group_invite, private_only=False),
+    "group_revoke": Route(group_revoke, private_only=False),
+    "join": Route(join),  # consent, and the group's name: a private matter
+    "group_checkin": Route(group_checkin, private_only=False),
+    "group_policy": Route(group_policy, private_only=False),
+    "group_alerts": Route(group_alerts, private_only=False),
+    "group_members": Route(group_members, private_only=False),
+    "group_remove": Route(group_remove, private_only=False),
+    "group_promote": Route(group_promote, private_only=False),
+    "group_leave": Route(group_leave, private_only=False),
+}
