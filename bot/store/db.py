@@ -1,7 +1,7 @@
 """Async engine and sessions; SQLite tuned for durability, PostgreSQL for many workers.
 
 SQLite: WAL journal, `synchronous=FULL` (an acknowledged check-in survives a power
-cut), foreign keys on, a busy timeout, and every transaction opened with
+cut), foreign keys on, `secure_delete` (erased data is overwritten), a busy timeout, and every transaction opened with
 `BEGIN IMMEDIATE` so two writers queue up instead of failing half-way (the
 SQLAlchemy "serializable isolation / savepoints" recipe for pysqlite/aiosqlite).
 """
@@ -53,6 +53,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             "PRAGMA synchronous=FULL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA busy_timeout=30000",
+            # Erased rows (/forgetme, retention) are overwritten, not left in free pages.
+            "PRAGMA secure_delete=ON",
         ):
             cursor.execute(pragma)
         cursor.close()

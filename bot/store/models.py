@@ -25,7 +25,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Text,
     UniqueConstraint,
     text,
 )
@@ -281,7 +280,8 @@ class ChatChoices(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(128))
-    commands: Mapped[str] = mapped_column(Text)  # JSON list of command strings
+    #: JSON list of command strings; sealed, since it can hold an invite code
+    commands: Mapped[str] = mapped_column(SecretText)
     shown_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

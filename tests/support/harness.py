@@ -15,6 +15,7 @@ from typing import Any
 from bot.app import App
 from bot.config import CheckinSettings, DatabaseSettings, SecuritySettings, Settings
 from bot.scheduler import due
+from bot.store.migrate import upgrade
 from bot.transports.base import Transport, render_numbered
 from bot.transports.console import ConsoleTransport
 from tests.support.clock import FakeClock
@@ -50,6 +51,9 @@ class Harness:
         self._seen: dict[str, int] = {}
 
     async def __aenter__(self) -> Harness:
+        # `holdfast run` migrates SQLite itself but refuses an old PostgreSQL schema;
+        # tests stand in for the operator's `holdfast migrate`.
+        await upgrade(self.app.engine)
         await self.app.start()
         return self
 
