@@ -1,4 +1,4 @@
-"""`holdfast run | console | migrate | check-config`: entry points, exit codes, no logic.
+"""`holdfast run | console | migrate | check-config | rotate-key`: entry points, no logic.
 
 Exit codes: 0 fine, 1 a runtime failure, 2 a configuration problem (the message
 names the key and the fix).
@@ -18,6 +18,9 @@ from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
+#: The key `rotate-key` opens existing values with (not a setting: only that command reads it).
+OLD_KEY_ENV = "HOLDFAST_SECURITY_OLD_KEY"
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="holdfast", description="Safety check-ins that escalate.")
@@ -28,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         ("console", "the same bot in this terminal, no token needed"),
         ("migrate", "bring the database schema to the newest revision"),
         ("check-config", "validate the configuration, key by key"),
+        ("rotate-key", "re-encrypt stored data with security.secret_key (stop the bot first)"),
     ):
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument(
@@ -39,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument(
                 "--user", default="alice", help="who you are at first (default: alice)"
             )
+        if name == "rotate-key":
+            cmd.add_argument(
+                "--old-key",
+                default=None,
+                help=f"the key the data is encrypted with now (default: ${OLD_KEY_ENV}; "
+                "none if it was stored without a key)",
+            )
     return parser
 
 
@@ -48,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         return _check_config(args.config)
     try:
-        settings = load_settings(args.config)
+        env = {k: v for k, v in os.environ.items() if k != OLD_KEY_ENV}
+        settings = load_settings(args.config, env)
     except ConfigError as error:
         print(f"holdfast: the configuration has problems:\n{error}", file=sys.stderr)
         return 2
@@ -60,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "console":
             return asyncio.run(_console(settings, args.user))
+        if args.command == "rotate-key":
+            old_key = args.old_key if args.old_key is not None else os.environ.get(OLD_KEY_ENV, "")
+            return asyncio.run(_rotate_key(settings, old_key))
         return asyncio.run(_run(settings))
     except KeyboardInterrupt:
         return 0
@@ -104,25 +119,71 @@ async def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    if not settings.security.secret_key:
-        if not settings.database.url.startswith("sqlite"):
-            print(
-                "holdfast: security.secret_key (HOLDFAST_SECURITY_SECRET_KEY) is required on "
-                'PostgreSQL. Make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
-                file=sys.stderr,
-            )
-            return 2
-        log.warning(
-            "security.secret_key is empty: notes and names are stored UNENCRYPTED. "
-            "Set HOLDFAST_SECURITY_SECRET_KEY before real use.",
-            extra={"action": "app.no_secret_key"},
-        )
+    if refuse_without_key(settings):
+        return 2
     app = App(settings)
     try:
         await app.run_until_stopped()
     except SchemaOutOfDate as error:
         print(f"holdfast: {error}", file=sys.stderr)
         return 2
+    return 0
+
+
+def refuse_without_key(settings: Settings) -> bool:
+    """Without `security.secret_key`: refuse on PostgreSQL (True), warn loudly on SQLite."""
+    if settings.security.secret_key:
+        return False
+    if not settings.database.url.startswith("sqlite"):
+        print(
+            "holdfast: security.secret_key (HOLDFAST_SECURITY_SECRET_KEY) is required on "
+            f"PostgreSQL. Make one with: {_MAKE_KEY}",
+            file=sys.stderr,
+        )
+        return True
+    log.warning(
+        "security.secret_key is empty: notes and names are stored UNENCRYPTED. "
+        "Set HOLDFAST_SECURITY_SECRET_KEY before real use.",
+        extra={"action": "app.no_secret_key"},
+    )
+    return False
+
+
+_MAKE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+async def _rotate_key(settings: Settings, old_key: str) -> int:
+    from bot.rotate import RotationError, rotate_key
+    from bot.store.db import create_engine
+    from bot.store.migrate import status
+
+    if not settings.security.secret_key:
+        print(
+            "holdfast: set the new key in security.secret_key (HOLDFAST_SECURITY_SECRET_KEY) "
+            f"and the current one in {OLD_KEY_ENV} or --old-key. Make a key with: {_MAKE_KEY}",
+            file=sys.stderr,
+        )
+        return 2
+    engine = create_engine(settings.database.url)
+    try:
+        if not (await status(engine)).up_to_date:
+            print(
+                "holdfast: the database schema is not current; run: holdfast migrate",
+                file=sys.stderr,
+            )
+            return 2
+        report = await rotate_key(
+            engine, settings.security.secret_key, (old_key,) if old_key else ()
+        )
+    except RotationError as error:
+        print(f"holdfast: {error}. Run rotate-key again with that key.", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    print(
+        f"re-encrypted {report.total} values ({report.current} already used the new key). "
+        "Start the bot with the new key; the old one is no longer needed."
+    )
     return 0
 
 

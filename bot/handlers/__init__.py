@@ -6,7 +6,7 @@ answers; a command claimed twice is a bug and fails at import.
 
 from __future__ import annotations
 
-from bot.handlers import account, checkins, contacts, groups, safety
+from bot.handlers import account, checkins, contacts, groups, privacy, safety
 from bot.handlers.router import Route, Router
 
 
@@ -21,6 +21,6 @@ def _merge(*modules: object) -> dict[str, Route]:
     return merged
 
 
-ROUTES: dict[str, Route] = _merge(account, checkins, contacts, groups, safety)
+ROUTES: dict[str, Route] = _merge(account, checkins, contacts, groups, privacy, safety)
 
 __all__ = ["ROUTES", "Route", "Router", "account"]

@@ -135,36 +135,69 @@ def wellbeing_choices(ctx: Ctx) -> tuple[tuple[Choice, ...], ...]:
     return (tuple(Choice(ctx.t(f"ok.score{n}"), f"/ok {n}") for n in range(1, 6)),)
 
 
-async def answer(ctx: Ctx, score: int | None, note: str | None) -> int:
+#: What an OK answers. A duress alert is not among them: a later OK may be coerced
+#: too, so it never sends an all-clear for one; the people alerted decide.
+ANSWERABLE = tuple(k.value for k in Kind if k != Kind.DURESS)
+
+
+async def answer(ctx: Ctx, score: int | None, note: str | None, *, duress: bool = False) -> int:
     """Record an OK: resolve every open check-in and timer; all-clear where alerts went out.
 
+    Under duress the same rows close the same way (so nothing the defender sees
+    differs), but no all-clear goes out: the duress alert stands instead.
     Returns how many check-ins it closed.
     """
-    rows = await checkin_store.answer_all(ctx.session, ctx.user.id, ctx.now, score=score, note=note)
+    rows = await checkin_store.answer_all(
+        ctx.session, ctx.user.id, ctx.now, score=score, note=note, kinds=ANSWERABLE
+    )
     ctx.user.last_ok_at = ctx.now
     for row in rows:
-        if row.state == State.RESOLVED:
+        if row.state == State.RESOLVED and duress:
+            await checkin_store.resolve_alerts(ctx.session, row.id, ctx.now)
+        elif row.state == State.RESOLVED:
             checkin = await ctx.session.get_one(Checkin, row.id)
             await alerts.all_clear(ctx.session, checkin, ctx.now)
     return len(rows)
 
 
 async def ok(ctx: Ctx, cmd: Command) -> None:
-    """Check in as safe, with an optional well-being score and note."""
-    score, note = parse_ok(cmd.args)
+    """Check in as safe, with an optional well-being score and note.
+
+    With a safe PIN set the answer must start with it (`ok 4821 4 tired`); the
+    duress word in its place (`ok WORD`) is answered exactly the same way.
+    """
+    from bot.handlers import safety  # safety builds on this module
+
+    args, duress, counts = await safety.check_answer(ctx, cmd.args)
+    await respond_ok(ctx, args, duress=duress, counts=counts)
+
+
+async def respond_ok(ctx: Ctx, args: str, *, duress: bool, counts: bool) -> None:
+    """Answer an OK (`args` is the score and note); under duress, also alert silently.
+
+    Raises:
+        UserError: `pin.needed` when the answer lacks the PIN (nothing is recorded).
+    """
+    from bot.handlers import safety
+
+    score, note = parse_ok(args)
     if score is not None and note is None and await _add_score(ctx, score):
         await ctx.reply("ok.score_noted")
-        return
-    closed = await answer(ctx, score, note)
-    if not closed:
-        await checkin_store.create_checkin(
-            ctx.session, user_id=ctx.user.id, kind=Kind.MANUAL.value, due_at=ctx.now,
-            deadline_at=ctx.now, state=State.OK.value, level=0, next_action_at=None,
-            grace_s=0, level2_after_s=0, answered_at=ctx.now, score=score, note=note,
-            duress=False, created_at=ctx.now,
-        )  # fmt: skip
-    choices = wellbeing_choices(ctx) if score is None else ()
-    await ctx.reply("ok.thanks", choices=choices)
+    else:
+        if not counts:
+            raise UserError("pin.needed")
+        closed = await answer(ctx, score, note, duress=duress)
+        if not closed:
+            await checkin_store.create_checkin(
+                ctx.session, user_id=ctx.user.id, kind=Kind.MANUAL.value, due_at=ctx.now,
+                deadline_at=ctx.now, state=State.OK.value, level=0, next_action_at=None,
+                grace_s=0, level2_after_s=0, answered_at=ctx.now, score=score, note=note,
+                duress=False, created_at=ctx.now,
+            )  # fmt: skip
+        choices = wellbeing_choices(ctx) if score is None else ()
+        await ctx.reply("ok.thanks", choices=choices)
+    if duress:
+        await safety.raise_emergency(ctx, Kind.DURESS, None)
 
 
 async def _add_score(ctx: Ctx, score: int) -> bool:
@@ -176,7 +209,8 @@ async def _add_score(ctx: Ctx, score: int) -> bool:
         or ctx.now - (last.answered_at or ctx.now) > SCORE_AFTER
     ):
         return False
-    if await checkin_store.open_checkins(ctx.session, ctx.user.id):
+    still_open = await checkin_store.open_checkins(ctx.session, ctx.user.id)
+    if any(c.kind != Kind.DURESS for c in still_open):  # a duress alert must not show
         return False
     last.score = score
     return True

@@ -1,24 +1,55 @@
-"""/sos and /status: raising every alert at once, and what would happen if I go silent."""
+"""/sos, /status, /pause, /resume, /duress, /pin: the defender's own safety controls.
+
+The duress word and the safe PIN guard every check-in answer (`check_answer`):
+- an answer carrying the duress word (`ok WORD`, or the word typed alone) is
+  answered exactly as a normal OK, and silently raises a duress alert to levels 1
+  and 2. Whoever holds the phone sees nothing different, then or later;
+- once a PIN is set, an OK without it (or with a wrong one) is not a check-in: the
+  clock keeps running. Changing or removing the PIN, and pausing, need it too, so
+  a phone taken from the defender cannot switch the protection off.
+
+Both secrets are stored only as salted scrypt hashes (`crypto.hash_secret`), and
+no reply ever repeats them.
+"""
 
 from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot import alerts
-from bot.core.commands import Command
+from bot.core.commands import ALIASES, COMMANDS, Command
+from bot.core.durations import check_bounds, format_duration, parse_duration
+from bot.core.errors import UserError
 from bot.core.lifecycle import Effect, Kind, State, emergency_levels
+from bot.core.model import Outgoing
 from bot.core.text import clean_note
+from bot.handlers import checkins
 from bot.handlers.checkins import local_time
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
+from bot.store import crypto, outbox
 from bot.store import groups as group_store
+from bot.store import privacy as privacy_store
 from bot.store.models import Checkin, Schedule
+
+PAUSE_MIN = timedelta(minutes=5)
+PAUSE_MAX = timedelta(days=30)
+#: Any Unicode decimal digits (people type Arabic-Indic digits too), normalised below.
+_PIN = re.compile(r"\d{4,8}")
+_WORD_MIN, _WORD_MAX = 4, 40
 
 
 async def raise_emergency(ctx: Ctx, kind: Kind, message: str | None) -> int:
-    """Create an SOS or duress check-in and alert levels 1 and 2 at once; returns how many were told."""
+    """Create an SOS or duress check-in and alert levels 1 and 2 at once.
+
+    Returns how many people and chats were told.
+    """
     reach = await alerts.reach(ctx.session, ctx.user.id)
     level, effects = emergency_levels(reach)
     checkin_id = await checkin_store.create_checkin(
@@ -45,8 +76,181 @@ async def sos(ctx: Ctx, cmd: Command) -> None:
         await ctx.reply("sos.nobody")
 
 
+# -- answering: the duress word and the PIN ---------------------------------------
+
+
+def pin_digits(word: str) -> str | None:
+    """A typed PIN as ASCII digits, or None if the word is not 4-8 digits."""
+    if not _PIN.fullmatch(word):
+        return None
+    return "".join(str(unicodedata.decimal(ch)) for ch in word)
+
+
+async def is_duress_word(ctx: Ctx, word: str) -> bool:
+    """True if `word` is this person's duress word (one slow hash; a PIN or score never is)."""
+    if not ctx.user.duress_hash or not _WORD_MIN <= len(word) <= _WORD_MAX:
+        return False
+    if any(ch.isdigit() for ch in word):
+        return False
+    return await crypto.verify_secret_async(word, ctx.user.duress_hash)
+
+
+async def has_pin(ctx: Ctx, word: str) -> bool:
+    """True if `word` is this person's PIN."""
+    digits = pin_digits(word)
+    return digits is not None and await crypto.verify_secret_async(digits, ctx.user.pin_hash)
+
+
+def _split(args: str) -> tuple[str, str]:
+    words = args.split()
+    first = words[0] if words else ""
+    return first, args.strip()[len(first) :]
+
+
+async def check_answer(ctx: Ctx, args: str) -> tuple[str, bool, bool]:
+    """Look at the start of an OK for the duress word and the PIN.
+
+    `ok WORD`, and `ok PIN WORD` (the PIN out of habit), are duress answers.
+    Returns the rest of the answer (score and note, secrets removed), whether it
+    was given under duress, and whether it may count as a check-in (no PIN set,
+    the right PIN, or the duress word, which must always look like it worked).
+    """
+    first, rest = _split(args)
+    if await is_duress_word(ctx, first):
+        return rest, True, True
+    if not ctx.user.pin_hash:
+        return args, False, True
+    if not await has_pin(ctx, first):
+        return args, False, False
+    second, after = _split(rest)
+    if await is_duress_word(ctx, second):
+        return after, True, True
+    return rest, False, True
+
+
+async def on_plain_text(ctx: Ctx, text: str) -> bool:
+    """The Router's hook for plain text: the duress word typed alone is an answer.
+
+    Returns True when it handled the text (the reply is exactly a normal OK's).
+    """
+    word = text.strip()
+    if len(word.split()) != 1 or not await is_duress_word(ctx, word):
+        return False
+    await checkins.respond_ok(ctx, "", duress=True, counts=True)
+    return True
+
+
+# -- /pause, /resume ---------------------------------------------------------------
+
+
+async def pause(ctx: Ctx, cmd: Command) -> None:
+    """Pause check-ins for a while (SOS still works); open prompts and timers are cancelled."""
+    words = cmd.words
+    if not words:
+        raise UserError("pause.usage")
+    duration = check_bounds(parse_duration(words[0]), minimum=PAUSE_MIN, maximum=PAUSE_MAX)
+    rest = cmd.args.strip()[len(words[0]) :]
+    if ctx.user.pin_hash:
+        pin = rest.split()[0] if rest.split() else ""
+        if not await has_pin(ctx, pin):
+            raise UserError("pause.pin_needed")
+        rest = rest.strip()[len(pin) :]
+    until = ctx.now + duration
+    ctx.user.paused_until = until
+    ctx.user.pause_ends_at = until
+    ctx.user.pause_reason = clean_note(rest) or None
+    # Escalations already under way (contacts alerted) stand; only what waits is cancelled.
+    await checkin_store.cancel_open(
+        ctx.session, ctx.user.id, kinds=[Kind.SCHEDULED.value, Kind.TIMER.value],
+        states=[State.PENDING.value, State.LATE.value],
+    )  # fmt: skip
+    await ctx.reply(
+        "pause.set", duration=format_duration(duration), until=local_time(until, ctx.zone)
+    )
+
+
+async def resume(ctx: Ctx, cmd: Command) -> None:
+    """End a pause now; the scheduler's "pause ended" notice is not sent."""
+    if ctx.user.paused_until is None or ctx.user.paused_until <= ctx.now:
+        await ctx.reply("pause.not_paused")
+        return
+    ctx.user.paused_until = None
+    ctx.user.pause_ends_at = None
+    ctx.user.pause_reason = None
+    await ctx.reply("pause.resumed")
+
+
+# -- /duress, /pin -----------------------------------------------------------------
+
+
+async def duress(ctx: Ctx, cmd: Command) -> None:
+    """Set or remove the duress word; whether one is set is never shown.
+
+    Every reply here is kept out of `/mydata` (`privacy.hidden_key`), and refusals
+    are answered the same way rather than raised, so they are hidden too.
+    """
+    words = cmd.words
+    word = words[0] if len(words) == 1 else ""
+    folded = word.casefold()
+    if not word:
+        await _reply_hidden(ctx, "duress.usage")
+    elif folded == "off":
+        ctx.user.duress_hash = None
+        await _reply_hidden(ctx, "duress.removed")
+    elif (
+        not _WORD_MIN <= len(word) <= _WORD_MAX
+        or any(ch.isdigit() for ch in word)
+        or folded in COMMANDS
+        or folded in ALIASES
+    ):
+        await _reply_hidden(ctx, "duress.bad_word")
+    else:
+        ctx.user.duress_hash = await crypto.hash_secret_async(word)
+        await _reply_hidden(ctx, "duress.set")
+
+
+async def _reply_hidden(ctx: Ctx, key: str) -> None:
+    out = Outgoing(ctx.incoming.chat, ctx.t(key), answer_ref=ctx.incoming.answer_ref)
+    await outbox.enqueue(
+        ctx.session, out, now=ctx.now, user_id=ctx.user.id, dedupe_key=privacy_store.hidden_key()
+    )
+
+
+async def pin(ctx: Ctx, cmd: Command) -> None:
+    """Set, change (`/pin NEW CURRENT`) or remove (`/pin off CURRENT`) the safe PIN."""
+    words = cmd.words
+    if not words or len(words) > 2:
+        raise UserError("pin.usage")
+    wanted, current = words[0], (words[1] if len(words) == 2 else "")
+    removing = wanted.casefold() == "off"
+    digits = None if removing else pin_digits(wanted)
+    if not removing and digits is None:
+        raise UserError("pin.bad")
+    if ctx.user.pin_hash:
+        if not await has_pin(ctx, current):
+            raise UserError("pin.current_needed")
+    elif removing:
+        raise UserError("pin.none")
+    elif current:
+        raise UserError("pin.usage")
+    had_pin = ctx.user.pin_hash is not None
+    if removing:
+        ctx.user.pin_hash = None
+        await ctx.reply("pin.removed")
+        return
+    assert digits is not None
+    ctx.user.pin_hash = await crypto.hash_secret_async(digits)
+    await ctx.reply("pin.changed" if had_pin else "pin.set")
+
+
+# -- /status -----------------------------------------------------------------------
+
+
 async def status(ctx: Ctx, cmd: Command) -> None:
-    """Next check-in, open timers, pause, last check-in, and how many would be alerted."""
+    """Next check-in, open timers, pause, last check-in, and how many would be alerted.
+
+    Only scheduled check-ins and timers are listed: a duress alert is never shown.
+    """
     lines = [ctx.t("status.header")]
     next_schedule = (
         await ctx.session.execute(
@@ -67,7 +271,7 @@ async def status(ctx: Ctx, cmd: Command) -> None:
                 ctx.t(key, at=local_time(c.deadline_at, ctx.zone), state=ctx.t(f"state.{c.state}"))
             )
     if ctx.user.paused_until is not None and ctx.user.paused_until > ctx.now:
-        lines.append(ctx.t("status.paused", until=local_time(ctx.user.paused_until, ctx.zone)))
+        lines.append(ctx.t("status.paused", at=local_time(ctx.user.paused_until, ctx.zone)))
     last = await checkin_store.last_answer(ctx.session, ctx.user.id)
     if last is not None and last.answered_at is not None:
         lines.append(ctx.t("status.last", at=local_time(last.answered_at, ctx.zone)))
@@ -78,8 +282,13 @@ async def status(ctx: Ctx, cmd: Command) -> None:
         lines.append(ctx.t("checkin.nobody_warning"))
     await ctx.reply_text("\n".join(lines))
 
+
 #: The commands this module answers.
 ROUTES: dict[str, Route] = {
     "sos": Route(sos),
     "status": Route(status),
+    "pause": Route(pause),
+    "resume": Route(resume),
+    "duress": Route(duress),
+    "pin": Route(pin),
 }

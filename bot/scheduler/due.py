@@ -24,8 +24,9 @@ from bot.core.model import Address, Choice, MessageKind, Outgoing
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.scheduler.recurrence import materialise
+from bot.store import chats, claims, outbox
 from bot.store import checkins as checkin_store
-from bot.store import claims, outbox
+from bot.store import privacy as privacy_store
 from bot.store import users as user_store
 from bot.store.db import transaction
 from bot.store.models import Checkin, Group, User
@@ -33,6 +34,12 @@ from bot.store.models import Checkin, Group, User
 log = logging.getLogger(__name__)
 
 BATCH = 500
+#: Retention purges scan history, not due work: at most once an hour per process.
+PURGE_EVERY = timedelta(hours=1)
+#: Handled inbound update ids are kept this long (platforms redeliver for a day at most).
+INBOUND_KEEP = timedelta(days=2)
+#: When each runtime (by worker id) last purged.
+_last_purge: dict[str, datetime] = {}
 
 
 @dataclass
@@ -42,6 +49,7 @@ class TickReport:
     prompts: int = 0
     steps: int = 0
     pauses_ended: int = 0
+    purged: int = 0
 
     @property
     def anything(self) -> bool:
@@ -49,18 +57,26 @@ class TickReport:
 
 
 async def run_once(rt: Runtime, now: datetime | None = None, batch: int = BATCH) -> TickReport:
-    """Process all work due at `now` (default: the runtime clock)."""
+    """Process all work due at `now` (default: the runtime clock).
+
+    One indexed probe first: an idle tick (the common case) is a single short
+    transaction, and only the kinds of work found due are claimed.
+    """
     now = now or rt.clock.now()
     report = TickReport()
-    while (n := await _schedule_batch(rt, now, batch)) is not None:
+    async with transaction(rt.sessions) as session:
+        schedules_due, checkins_due, pauses_due = await claims.what_is_due(session, now)
+    while schedules_due and (n := await _schedule_batch(rt, now, batch)) is not None:
         report.prompts += n[0]
         if n[1] < batch:
             break
-    while (m := await _checkin_batch(rt, now, batch)) is not None:
+    while checkins_due and (m := await _checkin_batch(rt, now, batch)) is not None:
         report.steps += m[0]
         if m[1] < batch:
             break
-    report.pauses_ended = await _pause_ends(rt, now)
+    if pauses_due:
+        report.pauses_ended = await _pause_ends(rt, now)
+    report.purged = await _purge(rt, now)
     if report.anything:
         rt.on_queued()
         log.info(
@@ -92,12 +108,7 @@ async def _schedule_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, 
         users, addresses, groups = await _context(
             session, {r.user_id for r in rows}, {r.group_id for r in rows if r.group_id}
         )
-        prompted = 0
-        for row in rows:
-            group = groups.get(row.group_id) if row.group_id else None
-            prompted += await materialise(
-                session, rt, row, users[row.user_id], addresses.get(row.user_id), group, now
-            )
+        prompted = await materialise(session, rt, rows, users, addresses, groups, now)
         return prompted, len(rows)
 
 
@@ -128,23 +139,24 @@ async def _step(
         grace=timedelta(seconds=row.grace_s), level2_after=timedelta(seconds=row.level2_after_s),
         acknowledged=row.acked_by is not None,
     )  # fmt: skip
-    paused = user.paused_until is not None and user.paused_until > now and row.kind != Kind.SOS
+    # A pause stops routine check-ins only: a timer set for a risky trip keeps running.
+    paused = user.paused_until is not None and user.paused_until > now and row.kind == Kind.SCHEDULED
     needs_reach = snapshot.state != State.PENDING
     reach = await alerts.reach(session, row.user_id) if needs_reach else Reach(False, False)
     step = advance(snapshot, now, reach, paused=paused)
     if step is None or not await checkin_store.apply_step(session, row.id, step):
         return False  # nothing due, or an answer got there first
-    checkin = await session.get_one(Checkin, row.id)
     for effect in step.effects:
         if effect == Effect.REMIND and address is not None:
             await outbox.enqueue(
                 session, _reminder(address, user.lang, row.kind, snapshot.grace),
                 now=now, user_id=user.id, dedupe_key=f"remind:{row.id}",
             )  # fmt: skip
-        elif effect == Effect.ALERT_LEVEL1:
-            await alerts.raise_level(session, checkin, 1, now)
-        elif effect == Effect.ALERT_LEVEL2:
-            await alerts.raise_level(session, checkin, 2, now)
+        elif effect in (Effect.ALERT_LEVEL1, Effect.ALERT_LEVEL2):
+            # loaded only here: a burst of reminders needs no ORM object per row
+            checkin = await session.get_one(Checkin, row.id)
+            level = 1 if effect == Effect.ALERT_LEVEL1 else 2
+            await alerts.raise_level(session, checkin, level, now)
         elif effect == Effect.NOBODY_TO_ALERT:
             log.warning(
                 "missed, nobody to alert",
@@ -171,3 +183,38 @@ async def _pause_ends(rt: Runtime, now: datetime) -> int:
                     now=now, user_id=r.id,
                 )  # fmt: skip
         return len(rows)
+
+
+async def _purge(rt: Runtime, now: datetime) -> int:
+    """Delete what is older than `security.retention`; never anything open or unsent.
+
+    Closed check-ins go with their (resolved) alerts; sent messages go, pending and
+    failed ones stay; handled inbound ids go after `INBOUND_KEEP`; the farewell
+    message of an erased person goes as soon as it was sent.
+    """
+    last = _last_purge.get(rt.worker_id)
+    if last is not None and last <= now < last + PURGE_EVERY:
+        return 0
+    _last_purge[rt.worker_id] = now
+    before = now - rt.settings.security.retention
+    checkins = 0
+    while True:  # purge_history deletes in bounded batches: one short transaction each
+        async with transaction(rt.sessions) as session:
+            n = await checkin_store.purge_history(session, before)
+        checkins += n
+        if not n:
+            break
+    async with transaction(rt.sessions) as session:
+        messages = await outbox.purge_sent(session, before)
+        messages += await privacy_store.purge_farewells(session)
+        inbound = await chats.purge_inbound(session, now - INBOUND_KEEP)
+    log.info(
+        "purged",
+        extra={
+            "action": "scheduler.purge",
+            "checkins": checkins,
+            "messages": messages,
+            "inbound": inbound,
+        },
+    )
+    return checkins + messages + inbound

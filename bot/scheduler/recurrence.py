@@ -11,6 +11,7 @@ window from when the prompt actually goes out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,37 +66,54 @@ def following(
 async def materialise(
     session: AsyncSession,
     rt: Runtime,
-    row: Row[Any],
-    user: User,
-    address: Address | None,
-    group: Group | None,
+    rows: Sequence[Row[Any]],
+    users: Mapping[int, User],
+    addresses: Mapping[int, Address],
+    groups: Mapping[int, Group],
     now: datetime,
-) -> bool:
-    """Turn one claimed schedule into a check-in and its prompt; returns True if prompted."""
-    tz = user_zone(rt, user)
-    fire_at, upcoming = following(row.spec, tz, row.anchor_at, row.next_due_at, now)
-    if not await checkin_store.advance_schedule(
-        session, row.id, rt.worker_id, row.next_due_at, upcoming
-    ):
-        return False  # another worker moved it on
-    if user.paused_until is not None and user.paused_until > now:
-        return False  # paused: no prompt, no escalation
-    window, grace, level2_after = policy(rt, group)
-    deadline = first_deadline(fire_at, now, window)
-    checkin_id = await checkin_store.create_checkin(
-        session, user_id=row.user_id, schedule_id=row.id, group_id=row.group_id,
-        kind=Kind.SCHEDULED.value, due_at=fire_at, deadline_at=deadline,
-        state=State.PENDING.value, level=0, next_action_at=deadline,
-        grace_s=int(grace.total_seconds()), level2_after_s=int(level2_after.total_seconds()),
-        duress=False, created_at=now,
-    )  # fmt: skip
-    if checkin_id is None or address is None:
-        return False
-    await outbox.enqueue(
-        session, prompt(address, user.lang, window, grace), now=now, user_id=row.user_id,
-        dedupe_key=f"prompt:{checkin_id}",
-    )  # fmt: skip
-    return True
+) -> int:
+    """Turn a batch of claimed schedules into check-ins and prompts; returns prompts queued.
+
+    The decisions are made in Python, then written with three statements for the
+    whole batch (move the schedules on, insert the check-ins, queue the prompts), so
+    a morning burst of thousands costs a few round trips per 500, not three each.
+    """
+    moves: list[tuple[int, datetime, datetime]] = []
+    new_rows: list[dict[str, Any]] = []
+    window_of: dict[int, tuple[timedelta, timedelta]] = {}
+    for row in rows:
+        user = users[row.user_id]
+        fire_at, upcoming = following(
+            row.spec, user_zone(rt, user), row.anchor_at, row.next_due_at, now
+        )
+        moves.append((row.id, row.next_due_at, upcoming))
+        if user.paused_until is not None and user.paused_until > now:
+            continue  # paused: no prompt, no escalation
+        group = groups.get(row.group_id) if row.group_id else None
+        window, grace, level2_after = policy(rt, group)
+        window_of[row.id] = (window, grace)
+        deadline = first_deadline(fire_at, now, window)
+        new_rows.append(
+            dict(
+                user_id=row.user_id, schedule_id=row.id, group_id=row.group_id,
+                kind=Kind.SCHEDULED.value, due_at=fire_at, deadline_at=deadline,
+                state=State.PENDING.value, level=0, next_action_at=deadline,
+                grace_s=int(grace.total_seconds()),
+                level2_after_s=int(level2_after.total_seconds()), duress=False, created_at=now,
+            )
+        )  # fmt: skip
+    await checkin_store.advance_schedules(session, rt.worker_id, moves)
+    created = await checkin_store.create_scheduled(session, new_rows)
+    owner = {row.id: row.user_id for row in rows}
+    messages = []
+    for schedule_id, checkin_id in created.items():
+        user_id = owner[schedule_id]
+        address = addresses.get(user_id)
+        if address is not None:
+            window, grace = window_of[schedule_id]
+            out = prompt(address, users[user_id].lang, window, grace)
+            messages.append((out, user_id, f"prompt:{checkin_id}"))
+    return await outbox.enqueue_many(session, messages, now=now)
 
 
 def prompt(to: Address, lang: str, window: timedelta, grace: timedelta) -> Outgoing:

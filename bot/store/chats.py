@@ -9,7 +9,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import Outgoing
-from bot.store.models import ChatChoices, GroupAlertChat, Identity, ProcessedInbound
+from bot.store.models import (
+    AlertRecipient,
+    ChatChoices,
+    GroupAlertChat,
+    Identity,
+    ProcessedInbound,
+)
 from bot.store.outbox import dialect_insert
 
 #: A numbered reply older than this no longer selects a choice.
@@ -49,7 +55,7 @@ async def choice_for(
 
 async def chat_moved(session: AsyncSession, platform: str, old: str, new: str) -> None:
     """A chat got a new id (Telegram group → supergroup): follow it everywhere we store it."""
-    for model in (GroupAlertChat, Identity):
+    for model in (GroupAlertChat, Identity, AlertRecipient):
         await session.execute(
             update(model)
             .where(model.platform == platform, model.chat_id == old)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, case, delete, select, update
+from sqlalchemy import Row, and_, bindparam, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.lifecycle import OPEN_STATES, State, Step
@@ -74,7 +74,50 @@ async def advance_schedule(
     return bool((await session.execute(stmt)).rowcount)
 
 
+async def advance_schedules(
+    session: AsyncSession, worker: str, moves: Sequence[tuple[int, datetime, datetime]]
+) -> None:
+    """Move many claimed schedules on at once: `(id, expected due, next due)` each.
+
+    One executemany of the same conditional update as `advance_schedule`. The rows
+    were claimed in this transaction (locked on PostgreSQL, the write lock held on
+    SQLite), so nobody else can have moved them; the condition is kept as a guard.
+    """
+    if not moves:
+        return
+    table = Schedule.__table__
+    stmt = (
+        table.update()
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.next_due_at == bindparam("b_expected"),
+            table.c.claimed_by == worker,
+        )
+        .values(next_due_at=bindparam("b_next"), claimed_by=None, lease_until=None)
+    )
+    params = [{"b_id": i, "b_expected": old, "b_next": new} for i, old, new in moves]
+    await session.execute(stmt, params)
+
+
 # -- check-ins ---------------------------------------------------------------------
+
+
+async def create_scheduled(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
+    """Insert occurrences of several schedules with one executemany; returns {schedule_id: id}.
+
+    `UNIQUE(schedule_id, due_at)` with ON CONFLICT DO NOTHING: an occurrence that
+    exists already is skipped and missing from the result, as in `create_checkin`.
+    Every row needs a `schedule_id` (at most one row per schedule).
+    """
+    if not rows:
+        return {}
+    table = Checkin.__table__
+    stmt = (
+        dialect_insert(session, table)
+        .on_conflict_do_nothing(index_elements=["schedule_id", "due_at"])
+        .returning(table.c.schedule_id, table.c.id)
+    )
+    return {sid: cid for sid, cid in (await session.execute(stmt, list(rows))).all()}
 
 
 async def create_checkin(session: AsyncSession, **values: Any) -> int | None:

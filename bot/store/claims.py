@@ -17,7 +17,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Update, and_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    ScalarSelect,
+    Select,
+    Update,
+    and_,
+    exists,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Checkin, Outbox, Schedule, User
@@ -26,6 +37,23 @@ from bot.store.models import Checkin, Outbox, Schedule, User
 DEFAULT_LEASE = timedelta(seconds=60)
 
 _OPEN = ("pending", "late", "missed")
+
+
+def claimable(inner: Select[Any], dialect: str) -> ScalarSelect[Any]:
+    """The ids a claim takes (`inner` selects them, with its order and limit), chosen once.
+
+    On PostgreSQL the locking SELECT is a `MATERIALIZED` CTE. As a plain
+    `id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` the planner may pick a
+    nested-loop semi-join that re-runs the subquery for every candidate row, and
+    each re-run skips the rows this same UPDATE has just changed, so `LIMIT n`
+    claims every due row (seen on the outbox claim). A materialized CTE runs once;
+    procrastinate's fetch_job has the same shape. SQLite runs an uncorrelated
+    `IN (SELECT …)` once and has no `FOR UPDATE`.
+    """
+    if dialect != "postgresql":
+        return inner.scalar_subquery()
+    cte = inner.with_for_update(skip_locked=True).cte("claimable").prefix_with("MATERIALIZED")
+    return select(cte.c.id).scalar_subquery()
 
 
 def claim_statement(
@@ -43,16 +71,29 @@ def claim_statement(
     """Build the one-statement claim for `model` rows matching `due`."""
     free = or_(model.lease_until.is_(None), model.lease_until < now)
     inner = select(model.id).where(due, free).order_by(*order_by).limit(limit)
-    if dialect == "postgresql":
-        inner = inner.with_for_update(skip_locked=True)
     values = {"claimed_by": worker, "lease_until": now + lease, **(extra_values or {})}
     return (
         update(model)
-        .where(model.id.in_(inner.scalar_subquery()), due, free)
+        .where(model.id.in_(claimable(inner, dialect)), due, free)
         .values(**values)
         .returning(*model.__table__.c)
         .execution_options(synchronize_session=False)
     )
+
+
+async def what_is_due(session: AsyncSession, now: datetime) -> tuple[bool, bool, bool]:
+    """Whether any schedule, open check-in or pause end is due: one indexed probe.
+
+    A hint, not a claim: rows leased by another worker still count, and the claims
+    that follow decide. It lets an idle tick cost one statement instead of three.
+    """
+    stmt = select(
+        exists().where(Schedule.next_due_at <= now),
+        exists().where(Checkin.next_action_at <= now, Checkin.state.in_(_OPEN)),
+        exists().where(User.pause_ends_at <= now),
+    )
+    schedules, checkins, pauses = (await session.execute(stmt)).one()
+    return bool(schedules), bool(checkins), bool(pauses)
 
 
 async def claim_schedules(
@@ -95,11 +136,9 @@ async def claim_pause_ends(
 ) -> Sequence[Row[Any]]:
     """Pauses that have run out: clearing `pause_ends_at` is itself the claim."""
     inner = select(User.id).where(User.pause_ends_at <= now).limit(limit)
-    if _dialect(session) == "postgresql":
-        inner = inner.with_for_update(skip_locked=True)
     stmt = (
         update(User)
-        .where(User.id.in_(inner.scalar_subquery()), User.pause_ends_at <= now)
+        .where(User.id.in_(claimable(inner, _dialect(session))), User.pause_ends_at <= now)
         .values(pause_ends_at=None, paused_until=None, pause_reason=None)
         .returning(User.id, User.lang)
         .execution_options(synchronize_session=False)
@@ -133,11 +172,9 @@ def outbox_claim_statement(
     inner = (
         select(Outbox.id).where(ready, ~blocked).order_by(Outbox.priority, Outbox.id).limit(limit)
     )
-    if dialect == "postgresql":
-        inner = inner.with_for_update(skip_locked=True)
     return (
         update(Outbox)
-        .where(Outbox.id.in_(inner.scalar_subquery()), ready)
+        .where(Outbox.id.in_(claimable(inner, dialect)), ready)
         .values(
             status="sending",
             claimed_by=worker,

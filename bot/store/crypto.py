@@ -10,15 +10,20 @@ The cipher is process-wide because SQLAlchemy column types have no other way to
 reach it; `configure()` is called once at start-up by the app (and by tests).
 
 The duress word and the safe PIN are never stored, only salted scrypt hashes,
-compared in constant time.
+compared in constant time. When a key is set the hash is also sealed with it: a
+PIN has few digits, and a copy of the database alone must not let anyone try them
+all offline.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import binascii
 import hashlib
 import hmac
 import os
+import unicodedata
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -51,7 +56,7 @@ _all: dict[str, _Key] = {}
 
 
 def configure(secret_key: str, old_keys: tuple[str, ...] = ()) -> None:
-    """Set the key that seals new values (empty: store in clear) and keys that still open old ones."""
+    """Set the key that seals new values (empty: store in clear) and keys that open old ones."""
     global _current, _all
     keys = [_derive(k) for k in (secret_key, *old_keys) if k]
     _current = keys[0] if secret_key else None
@@ -90,6 +95,18 @@ def decrypt_field(stored: str) -> str:
         raise DecryptionError("a stored value is corrupt or was sealed with another key") from exc
 
 
+def sealed_with(stored: str) -> str | None:
+    """The id of the key that sealed a stored value; None for a value stored in clear."""
+    if not stored.startswith(_PREFIX + ":"):
+        return None
+    return stored.split(":", 2)[1]
+
+
+def current_key_id() -> str | None:
+    """The id of the key that seals new values (None: no key, values stored in clear)."""
+    return _current.key_id if _current is not None else None
+
+
 def is_sealed_with_current(stored: str) -> bool:
     """True if the value is already sealed with the current key (for key rotation)."""
     if _current is None:
@@ -103,26 +120,50 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
 def hash_secret(secret: str) -> str:
-    """A salted scrypt hash of a normalised secret, as `scrypt$salt$hash` (base64)."""
+    """A salted scrypt hash of a normalised secret, `scrypt$salt$hash` (base64), sealed.
+
+    Sealed with the current key when one is set (`encrypt_field`), so it is rotated
+    with everything else and useless without the key.
+    """
     salt = os.urandom(16)
     digest = hashlib.scrypt(_normalise(secret), salt=salt, dklen=32, **_SCRYPT)
-    return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    hashed = f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    return encrypt_field(hashed)
 
 
 def verify_secret(secret: str, stored: str | None) -> bool:
-    """Compare a typed secret with its stored hash in constant time."""
+    """Compare a typed secret with its stored hash in constant time.
+
+    A missing, malformed or unopenable stored hash never matches (and never raises):
+    a wrong PIN is never accepted, and the clock keeps running.
+    """
     if not stored:
         return False
     try:
-        scheme, salt_b64, digest_b64 = stored.split("$")
-    except ValueError:
+        scheme, salt_b64, digest_b64 = decrypt_field(stored).split("$")
+        salt = base64.b64decode(salt_b64, validate=True)
+        expected = base64.b64decode(digest_b64, validate=True)
+    except (ValueError, binascii.Error, DecryptionError):
         return False
-    if scheme != "scrypt":
+    if scheme != "scrypt" or not salt or len(expected) != 32:
         return False
-    salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
     digest = hashlib.scrypt(_normalise(secret), salt=salt, dklen=32, **_SCRYPT)
     return hmac.compare_digest(digest, expected)
 
 
+async def hash_secret_async(secret: str) -> str:
+    """`hash_secret` off the event loop: scrypt is deliberately slow (about 0.1 s)."""
+    return await asyncio.to_thread(hash_secret, secret)
+
+
+async def verify_secret_async(secret: str, stored: str | None) -> bool:
+    """`verify_secret` off the event loop, so other people's messages are not held up."""
+    if not stored:
+        return False
+    return await asyncio.to_thread(verify_secret, secret, stored)
+
+
 def _normalise(secret: str) -> bytes:
-    return " ".join(secret.split()).casefold().encode("utf-8")
+    """NFKC, case-folded, whitespace collapsed: `Ｔａｎｇｏ` and ` tango ` are one word."""
+    text = unicodedata.normalize("NFKC", secret)
+    return " ".join(text.split()).casefold().encode("utf-8")

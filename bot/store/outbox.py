@@ -75,7 +75,42 @@ async def enqueue(
     alert_id: int | None = None,
 ) -> bool:
     """Queue a message in the caller's transaction. False if its dedupe key was taken."""
-    values = {
+    values = _row(out, now, user_id, dedupe_key, alert_id)
+    stmt = dialect_insert(session, Outbox).values(**values)
+    if dedupe_key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = await session.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    items: Sequence[tuple[Outgoing, int | None, str | None]],
+    *,
+    now: datetime,
+) -> int:
+    """Queue many `(message, user_id, dedupe_key)` in the caller's transaction.
+
+    One executemany (sent as multi-row INSERTs by SQLAlchemy's "insertmanyvalues")
+    instead of one statement each, so a tick's burst of prompts costs a few round
+    trips; keys already taken are skipped, as in `enqueue`. Returns how many were queued.
+    """
+    if not items:
+        return 0
+    rows = [_row(out, now, user_id, key, None) for out, user_id, key in items]
+    table = Outbox.__table__
+    stmt = (
+        dialect_insert(session, table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
+    )
+    return len((await session.execute(stmt, rows)).all())
+
+
+def _row(
+    out: Outgoing, now: datetime, user_id: int | None, dedupe_key: str | None, alert_id: int | None
+) -> dict[str, Any]:
+    return {
         "dedupe_key": dedupe_key,
         "platform": out.to.platform,
         "chat_id": out.to.chat_id,
@@ -89,11 +124,6 @@ async def enqueue(
         "created_at": now,
         "alert_id": alert_id,
     }
-    stmt = dialect_insert(session, Outbox).values(**values)
-    if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = await session.execute(stmt)
-    return bool(result.rowcount)
 
 
 async def claim_batch(

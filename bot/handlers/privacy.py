@@ -1,0 +1,88 @@
+"""/mydata and /forgetme: everything stored about a person, to take away or to erase.
+
+`/mydata` sends a JSON document: as a file where the platform takes files, inline
+on the console. It leaves out duress alerts and the duress word's existence (see
+`store.privacy.export`): a phone taken from the defender must not reveal them.
+
+`/forgetme` erases after an explicit confirmation (`/forgetme confirm` within ten
+minutes). The people linked to the person are told only that a link ended, without
+a name, so no message about them survives the erasure. The person gets one last
+message saying it is done; it is linked to nobody and deleted once sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from bot.core.commands import Command
+from bot.core.errors import UserError
+from bot.core.model import Attachment, Choice, MessageKind, Outgoing
+from bot.core.text import clean_name
+from bot.handlers.context import Ctx
+from bot.handlers.router import Route
+from bot.store import outbox
+from bot.store import privacy as privacy_store
+
+log = logging.getLogger(__name__)
+
+#: Platforms whose transports send files; elsewhere the document goes in the text.
+FILE_PLATFORMS = frozenset({"telegram", "signal"})
+CONFIRM_WITHIN = timedelta(minutes=10)
+EXPORT_NAME = "holdfast-my-data.json"
+
+
+async def mydata(ctx: Ctx, cmd: Command) -> None:
+    """Export everything stored about the person as one JSON document."""
+    doc = await privacy_store.export(ctx.session, ctx.user.id)
+    data = json.dumps(doc, ensure_ascii=False, indent=2)
+    if ctx.platform in FILE_PLATFORMS:
+        file = Attachment(EXPORT_NAME, "application/json", data.encode("utf-8"))
+        out = Outgoing(ctx.incoming.chat, ctx.t("mydata.attached"), attachment=file)
+    else:
+        out = Outgoing(ctx.incoming.chat, ctx.t("mydata.inline") + "\n" + data)
+    await outbox.enqueue(
+        ctx.session,
+        out.evolve(answer_ref=ctx.incoming.answer_ref),
+        now=ctx.now,
+        user_id=ctx.user.id,
+        dedupe_key=privacy_store.export_key(),
+    )
+
+
+async def forgetme(ctx: Ctx, cmd: Command) -> None:
+    """Ask for confirmation, then (on `/forgetme confirm`) erase the person."""
+    word = cmd.args.strip().casefold()
+    if not word:
+        ctx.user.forget_requested_at = ctx.now
+        button = Choice(ctx.t("forget.confirm_button"), "/forgetme confirm")
+        await ctx.reply("forget.confirm", choices=((button,),))
+        return
+    if word != "confirm":
+        raise UserError("forget.usage")
+    asked = ctx.user.forget_requested_at
+    if asked is None or not ctx.now - CONFIRM_WITHIN <= asked <= ctx.now:
+        raise UserError("forget.not_requested")
+    await _erase(ctx)
+
+
+async def _erase(ctx: Ctx) -> None:
+    """Erase in the handler's transaction: the notices commit with the erasure or not at all."""
+    user_id = ctx.user.id
+    linked = await privacy_store.linked_people(ctx.session, user_id)
+    raw_name = ctx.user.display_name or ""
+    names = {raw_name, clean_name(raw_name, fallback="")}
+    farewell = Outgoing(ctx.incoming.chat, ctx.t("forget.done"), answer_ref=ctx.incoming.answer_ref)
+    await privacy_store.erase(ctx.session, user_id, names)
+    for other in linked:
+        await ctx.tell(other, "forget.link_ended", kind=MessageKind.INFO)
+    await privacy_store.queue_farewell(ctx.session, farewell, ctx.now)
+    log.info("person erased", extra={"action": "privacy.erased", "links_ended": len(linked)})
+
+
+#: The commands this module answers.
+ROUTES: dict[str, Route] = {
+    "mydata": Route(mydata),
+    "forgetme": Route(forgetme),
+}

@@ -1,0 +1,404 @@
+"""The defender's data under their control (issue 6): export, erasure, encryption at
+rest, key rotation, logs without personal data, and retention.
+
+Some stories use people with real-looking names and a phone number as their platform
+id (Zainab, Farhad), sent straight to the router, so that a name found in a file or a
+log line cannot be confused with a console user id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from bot import cli
+from bot.config import DatabaseSettings, SecuritySettings, Settings
+from bot.core.model import Address, Incoming, Outgoing, Sender
+from bot.store import chats, outbox
+from bot.store.db import create_engine, transaction
+from bot.store.migrate import upgrade
+from bot.store.models import Alert, Base, Checkin, Outbox, ProcessedInbound, User
+from tests.e2e.test_safety import has, level2, user_id
+from tests.support.clock import FakeClock
+from tests.support.harness import Harness, contact_link
+
+T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+KEY = "k7Qp2-first-secret-key-for-the-tests-0001"
+NEW_KEY = "Zr81x-second-secret-key-for-the-tests-002"
+ZAINAB = ("+15550001234", "Zainab Qasemi")
+FARHAD = ("+15550009876", "Farhad Karimi")
+
+
+@pytest.fixture
+async def any_db(db_url: str) -> str:
+    """SQLite, and PostgreSQL (migrated: the app migrates only SQLite by itself) when set."""
+    if db_url.startswith("postgresql"):
+        engine = create_engine(db_url)
+        await upgrade(engine)
+        await engine.dispose()
+    return db_url
+
+
+async def say_as(h: Harness, person: tuple[str, str], text: str) -> list[str]:
+    """`person` (platform id, display name) sends `text` in their private chat."""
+    who, name = person
+    await h.app.router.handle(
+        Incoming(Sender("console", who, name), Address("console", who), True, text)
+    )
+    await h.deliver()
+    return h.new_for(who)
+
+
+def export_in(messages: list[str]) -> dict[str, Any]:
+    """The JSON document of the last inline /mydata answer."""
+    header = "Everything Holdfast stores about you:\n"
+    found = [m for m in messages if m.startswith(header)]
+    assert found, messages
+    return json.loads(found[-1][len(header) :])
+
+
+async def link_as(h: Harness, defender: tuple[str, str], contact: tuple[str, str]) -> None:
+    reply = await say_as(h, defender, "/invite")
+    code = next(ln.split()[-1] for ln in reply[-1].splitlines() if ln.startswith("accept "))
+    assert has(await say_as(h, contact, f"accept {code}"), "trusted contact of")
+
+
+# -- /mydata ---------------------------------------------------------------------------
+
+
+async def test_mydata_holds_everything_and_nothing_about_duress(any_db: str) -> None:
+    async with Harness(any_db, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+        await contact_link(h, "carol", "alice")
+        await h.say("alice", "/tz Europe/Berlin")
+        await h.say("alice", "/checkin daily 09:00")
+        await h.say("alice", "/invite Dan")
+        await h.say("alice", "/timer 2h meeting at the ministry")
+        await h.say("alice", "/duress tangerine")
+        await h.say("alice", "ok 4 slept well")
+        await h.say("alice", "tangerine")  # under duress: Bob is alerted silently
+        await h.say("alice", "/pause 1h doctor")
+        assert has(h.new_for("bob"), "SOS (silent)")
+        doc = export_in(await h.say("alice", "/mydata"))
+        assert doc["person"]["display_name"] == "Alice"
+        assert doc["person"]["timezone"] == "Europe/Berlin"
+        assert doc["person"]["pause_reason"] == "doctor"
+        assert [(i["platform"], i["id"], i["chat"]) for i in doc["identities"]] == [
+            ("console", "alice", "alice")
+        ]
+        assert [s["spec"] for s in doc["schedules"]] == ["daily 09:00"]
+        assert [c["name"] for c in doc["trusted_contacts"]] == ["Bob"]
+        assert [c["name"] for c in doc["trusted_contact_for"]] == ["Carol"]
+        assert {(i["label"], i["status"]) for i in doc["invitations"]} >= {("Dan", "pending")}
+        timer = next(c for c in doc["check_ins"] if c["kind"] == "timer")
+        assert timer["message"] == "meeting at the ministry" and timer["note"] == "slept well"
+        assert {c["kind"] for c in doc["check_ins"]} == {"timer", "manual"}
+        assert has([m["text"] for m in doc["messages_to_you"]], "Timer set for 2h")
+        text = json.dumps(doc, ensure_ascii=False).casefold()
+        for hidden in ("duress", "silent", "tangerine", "scrypt", "pin_hash"):
+            assert hidden not in text, hidden
+        again = export_in(await h.say("alice", "/mydata"))  # an export is not exported again
+        assert "(an earlier export of your data)" in [m["text"] for m in again["messages_to_you"]]
+
+
+async def test_mydata_is_a_file_where_the_platform_takes_files(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        chat = Address("telegram", "5550001")
+        ask = Incoming(Sender("telegram", "5550001", "Tg Person"), chat, True, "/mydata")
+        await h.app.router.handle(ask)
+        async with transaction(h.app.rt.sessions) as session:
+            rows = (await session.execute(select(Outbox).where(Outbox.platform == "telegram")))
+            sent = [outbox.decode(o.platform, o.chat_id, o.payload) for o in rows.scalars()]
+        export = sent[-1]
+        assert export.text.startswith("Everything Holdfast stores about you is in the attached")
+        assert export.attachment is not None
+        assert export.attachment.filename.endswith(".json")
+        assert export.attachment.mime_type == "application/json"
+        doc = json.loads(export.attachment.data)
+        assert doc["person"]["display_name"] == "Tg Person"
+
+
+# -- /forgetme -------------------------------------------------------------------------
+
+
+async def rows_of_every_table(h: Harness) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, decrypted as the app reads it."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    async with transaction(h.app.rt.sessions) as session:
+        for table in Base.metadata.sorted_tables:
+            result = await session.execute(select(table))
+            found[table.name] = [dict(row._mapping) for row in result.all()]
+    return found
+
+
+def refers_to_user(table: str, row: dict[str, Any], uid: int) -> list[str]:
+    """Columns of `row` that hold `uid` as a reference to users.id (or are its key)."""
+    columns = Base.metadata.tables[table].columns
+    hits = [
+        c.name
+        for c in columns
+        if any(fk.column.table.name == "users" for fk in c.foreign_keys) and row[c.name] == uid
+    ]
+    if table == "users" and row["id"] == uid:
+        hits.append("id")
+    return hits
+
+
+async def test_forgetme_erases_every_trace_and_tells_links_only_that_they_ended(
+    any_db: str,
+) -> None:
+    async with Harness(any_db, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+        await contact_link(h, "carol", "alice")
+        await contact_link(h, "carol", "erin")
+        await level2(h, "alice", "olga")
+        # Alice helps Carol: she is alerted, says she is on it, hears the all-clear.
+        await h.say("carol", "/timer 5m")
+        await h.advance(minutes=5)
+        await h.advance(minutes=15)
+        assert has(await h.say("alice", "/ack"), "The others alerted know you are on it")
+        assert has(h.new_for("erin"), "Alice is handling the alert for Carol")
+        await h.say("carol", "ok")
+        # Alice's own life with Holdfast: every kind of row about her.
+        await h.say("alice", "/checkin daily 10:00")
+        await h.say("alice", "/invite Dan")
+        await h.say("alice", "accept notarealcode")
+        await h.say("alice", "/sos stopped at the border")
+        await h.say("alice", "ok 3 safe now")
+        await h.say("alice", "/duress tangerine")
+        await h.say("alice", "/timer 1h")
+        await h.say("alice", "tangerine")
+        await h.say("alice", "/pause 2h away")
+        await h.say("alice", "/mydata")
+        alice = await user_id(h, "alice")
+        before = await rows_of_every_table(h)
+        assert any(refers_to_user(t, r, alice) for t, rows in before.items() for r in rows)
+        h.clear()
+
+        assert has(await h.say("alice", "/forgetme confirm"), "Nothing to confirm")
+        asked = await h.say("alice", "/forgetme")
+        assert has(asked, "send /forgetme confirm within 10 minutes")
+        assert has(asked, "1. Yes, erase everything")
+        assert await h.say("alice", "1") == [
+            "Done: everything Holdfast stored about you is erased, and this message is deleted "
+            "from the server once sent. If you write again, you start afresh."
+        ]
+        ended = "One of your trusted-contact links has ended. /contacts shows who is still linked."
+        assert h.new_for("bob") == [ended] and h.new_for("carol") == [ended]
+        assert h.new_for("erin") == [] and h.new_for("olga") == []
+        await h.advance(hours=1)  # the farewell message goes once it was sent
+
+        after = await rows_of_every_table(h)
+        assert after["users"] and after["contacts"] and after["outbox"]  # others' data stays
+        for table, rows in after.items():
+            for row in rows:
+                assert not refers_to_user(table, row, alice), (table, row)
+                text = json.dumps(row, default=str, ensure_ascii=False).casefold()
+                assert "alice" not in text, (table, row)
+        assert has(await h.say("carol", "/contacts"), "#")
+        assert not has(await h.say("carol", "/contacts"), "Alice")
+        assert has(await h.say("alice", "/start"), "Welcome to Holdfast")  # a stranger now
+
+
+async def test_forgetme_confirmation_expires(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await h.say("alice", "/start")
+        assert has(await h.say("alice", "/forgetme please"), "Send /forgetme to erase")
+        await h.say("alice", "/forgetme")
+        await h.advance(minutes=11)
+        assert has(await h.say("alice", "/forgetme confirm"), "Nothing to confirm")
+        assert has(await h.say("alice", "/status"), "Your status")  # still here
+
+
+# -- encryption at rest, rotation ------------------------------------------------------
+
+SECRETS = (
+    "Zainab Qasemi", "Farhad Karimi", "meeting lawyer Roya", "slept badly after the raid",
+    "visiting family in Herat", "taken at checkpoint seven", "tangerine", "90817263",
+)  # fmt: skip
+
+
+async def encrypted_story(h: Harness) -> None:
+    """Zainab, with Farhad as her trusted contact, uses every feature that stores text."""
+    await link_as(h, ZAINAB, FARHAD)
+    await say_as(h, ZAINAB, "/duress tangerine")
+    await say_as(h, ZAINAB, "/pin 90817263")
+    await say_as(h, ZAINAB, "/timer 30m meeting lawyer Roya")
+    await h.advance(minutes=30)
+    await h.advance(minutes=15)
+    assert has(await say_as(h, FARHAD, "/ack"), "Zainab Qasemi")
+    await say_as(h, ZAINAB, "ok 90817263 2 slept badly after the raid")
+    await say_as(h, ZAINAB, "/sos taken at checkpoint seven")
+    await say_as(h, ZAINAB, "tangerine")
+    await say_as(h, ZAINAB, "/pause 1d 90817263 visiting family in Herat")
+    await say_as(h, ZAINAB, "/mydata")
+
+
+def database_bytes(folder: Path) -> bytes:
+    """The database file, its WAL and shared memory, as they lie on disk."""
+    return b"".join(p.read_bytes() for p in sorted(folder.iterdir()) if p.name.startswith("h"))
+
+
+async def test_nothing_personal_is_in_the_database_file_in_clear(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/holdfast.db"
+    async with Harness(url, FakeClock(T0), secret_key=KEY) as h:
+        await encrypted_story(h)
+        doc = export_in(h.inbox(ZAINAB[0]))
+        assert doc["person"]["pause_reason"] == "visiting family in Herat"  # readable in the app
+        blob = database_bytes(tmp_path)
+        async with transaction(h.app.rt.sessions) as session:
+            user = (await session.execute(select(User).where(User.id == 1))).scalar_one()
+    assert blob.count(b"hf1:") > 20  # the text is there, sealed
+    lowered = blob.lower()
+    for secret in SECRETS:
+        assert secret.lower().encode() not in lowered, secret
+    for stored in (user.duress_hash, user.pin_hash):  # slow hashes, sealed with the key
+        assert stored is not None and stored.startswith("hf1:") and "scrypt" not in stored
+    assert database_bytes(tmp_path).count(b"hf1:") > 20  # after the app stopped (WAL folded)
+    for secret in SECRETS:
+        assert secret.lower().encode() not in database_bytes(tmp_path).lower(), secret
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """`cli.main` configures the root logger; put it back for the tests that follow."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+async def test_rotate_key_then_restart_with_the_new_key(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    restore_logging: None,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/holdfast.db"
+    clock = FakeClock(T0)
+    async with Harness(url, clock, secret_key=KEY) as h:
+        await encrypted_story(h)
+    monkeypatch.setenv("HOLDFAST_DATABASE_URL", url)
+    monkeypatch.setenv("HOLDFAST_SECURITY_SECRET_KEY", NEW_KEY)
+    monkeypatch.setenv("HOLDFAST_SECURITY_OLD_KEY", KEY)
+    assert await asyncio_to_thread(cli.main, ["rotate-key"]) == 0
+    assert "re-encrypted" in capsys.readouterr().out
+    async with Harness(url, clock, secret_key=NEW_KEY) as h:
+        contacts = await say_as(h, FARHAD, "/contacts")
+        assert has(contacts, "Zainab Qasemi")
+        doc = export_in(await say_as(h, ZAINAB, "/mydata"))
+        assert doc["person"]["display_name"] == "Zainab Qasemi"
+        assert doc["person"]["pause_reason"] == "visiting family in Herat"
+        assert any(c["note"] == "slept badly after the raid" for c in doc["check_ins"])
+        assert any(c["message"] == "taken at checkpoint seven" for c in doc["check_ins"])
+        assert await say_as(h, ZAINAB, "ok") == [
+            "That did not check you in: add your PIN, e.g. ok 1234"
+        ]
+        assert (await say_as(h, ZAINAB, "ok 90817263"))[0].startswith("Thank you")
+        assert has(await say_as(h, ZAINAB, "tangerine"), "Thank you")  # duress still known
+        assert has(h.new_for(FARHAD[0]), "SOS (silent): Zainab Qasemi")
+
+
+async def asyncio_to_thread(fn: Any, *args: Any) -> Any:
+    """`cli.main` runs its own event loop: call it from a thread."""
+    return await asyncio.to_thread(fn, *args)
+
+
+# -- no personal data in logs ----------------------------------------------------------
+
+
+async def test_logs_at_info_carry_no_text_names_numbers_or_contacts(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await encrypted_story(h)
+        await say_as(h, FARHAD, "/contacts")
+        await say_as(h, ZAINAB, "/status")
+        await say_as(h, ZAINAB, "/forgetme")
+        await say_as(h, ZAINAB, "/forgetme confirm")
+        await h.advance(hours=2)
+    actions = {getattr(r, "action", None) for r in caplog.records}
+    assert {"checkin.escalate", "command.ok", "privacy.erased"} <= actions  # it did log
+    forbidden = [*SECRETS, ZAINAB[0], ZAINAB[0][1:], FARHAD[0][1:], "Zainab", "Farhad"]
+    for record in caplog.records:
+        line = f"{record.getMessage()} {record.__dict__!r}"
+        for secret in forbidden:
+            assert secret not in line, (secret, record.name, line)
+
+
+# -- "without a key" -------------------------------------------------------------------
+
+
+def test_run_refuses_postgresql_without_a_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    monkeypatch.setenv("HOLDFAST_DATABASE_URL", "postgresql+asyncpg://holdfast@127.0.0.1:9/x")
+    monkeypatch.setenv("HOLDFAST_TELEGRAM_TOKEN", "123456:abcdefghijklmnopqrstuvwxyz")
+    assert cli.main(["run"]) == 2
+    assert "security.secret_key (HOLDFAST_SECURITY_SECRET_KEY) is required" in (
+        capsys.readouterr().err
+    )
+
+
+def test_run_warns_loudly_on_sqlite_without_a_key(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(database=DatabaseSettings(url="sqlite+aiosqlite:///x.db"))
+    assert not cli.refuse_without_key(settings)
+    warning = [r for r in caplog.records if getattr(r, "action", "") == "app.no_secret_key"]
+    assert warning and warning[0].levelno == logging.WARNING
+    assert "UNENCRYPTED" in warning[0].getMessage()
+    keyed = Settings(
+        database=DatabaseSettings(url="postgresql+asyncpg://h@127.0.0.1/x"),
+        security=SecuritySettings(secret_key=KEY),
+    )
+    assert not cli.refuse_without_key(keyed)
+
+
+# -- retention -------------------------------------------------------------------------
+
+
+async def test_retention_purges_old_history_but_nothing_open_or_unsent(any_db: str) -> None:
+    clock = FakeClock(T0)
+    async with Harness(any_db, clock, retention=timedelta(days=1)) as h:
+        await contact_link(h, "alice", "bob")
+        await h.say("alice", "ok 3 fine")  # closed at once
+        await h.say("alice", "/timer 10m")
+        await h.say("alice", "ok")  # a closed timer
+        await h.say("alice", "/timer 5m")
+        await h.advance(minutes=5)
+        await h.advance(minutes=15)  # missed: Bob alerted, the alert unresolved
+        assert has(h.new_for("bob"), "SAFETY ALERT")
+        async with transaction(h.app.rt.sessions) as session:
+            await outbox.enqueue(session, Outgoing(Address("telegram", "42"), "x"), now=T0)
+            await session.execute(  # waiting for a platform that is down: not sent yet
+                update(Outbox).where(Outbox.platform == "telegram")
+                .values(next_attempt_at=T0 + timedelta(days=365))
+            )  # fmt: skip
+            await chats.first_time(session, "telegram", "update-1", T0)
+
+        report = await h.advance(days=2)
+        assert report.purged > 0
+        left = await rows_of_every_table(h)
+        assert [(c["kind"], c["state"]) for c in left["checkins"]] == [("timer", "missed")]
+        assert [a["resolved_at"] for a in left["alerts"]] == [None]
+        assert [(o["platform"], o["status"]) for o in left["outbox"]] == [("telegram", "pending")]
+        assert left["processed_inbound"] == []
+
+        await h.say("alice", "ok")  # the old missed timer closes now
+        assert (await h.advance(minutes=1)).purged == 0  # at most once an hour
+        async with transaction(h.app.rt.sessions) as session:
+            assert (await session.execute(select(Checkin.state))).scalars().all() == ["resolved"]
+        await h.advance(hours=1)
+        async with transaction(h.app.rt.sessions) as session:
+            assert (await session.execute(select(Checkin.id))).scalars().all() == []
+            assert (await session.execute(select(Alert.id))).scalars().all() == []
+            assert (await session.execute(select(ProcessedInbound.id))).scalars().all() == []
