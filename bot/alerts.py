@@ -8,7 +8,8 @@ nothing twice.
 
 Privacy: a message to a contact never names the defender's other contacts; level 2
 (organisers, alert chats) never carries check-in notes or timer notes. An SOS
-message is the exception by design: the defender wrote it for everyone alerted. The one name shared between
+message is the exception by design: the defender wrote it for everyone alerted.
+The one name shared between
 recipients is that of the person who pressed "I'm on it", which the button says.
 """
 

@@ -39,6 +39,7 @@ class Command:
 
     @property
     def words(self) -> list[str]:
+        """The arguments split on whitespace."""
         return self.args.split()
 
 

@@ -13,7 +13,7 @@ from bot.handlers.router import Route, Router
 def _merge(*modules: object) -> dict[str, Route]:
     merged: dict[str, Route] = {}
     for module in modules:
-        routes: dict[str, Route] = getattr(module, "ROUTES")
+        routes: dict[str, Route] = module.ROUTES
         clash = merged.keys() & routes.keys()
         if clash:
             raise RuntimeError(f"commands routed twice: {sorted(clash)}")

@@ -69,6 +69,7 @@ async def lang(ctx: Ctx, cmd: Command) -> None:
     ctx.user.lang = wanted
     await ctx.reply("lang.set", lang=wanted)
 
+
 #: The commands this module answers.
 ROUTES: dict[str, Route] = {
     "start": Route(start),

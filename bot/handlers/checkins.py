@@ -215,6 +215,7 @@ async def _add_score(ctx: Ctx, score: int) -> bool:
     last.score = score
     return True
 
+
 #: The commands this module answers.
 ROUTES: dict[str, Route] = {
     "checkin": Route(checkin),

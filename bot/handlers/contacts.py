@@ -156,7 +156,10 @@ async def contact_remove(ctx: Ctx, cmd: Command) -> None:
 
 
 async def ack(ctx: Ctx, cmd: Command) -> None:
-    """ "I'm on it": stop level 2 and tell the other recipients who is handling it."""
+    """Acknowledge an alert ("I'm on it").
+
+    Stops level 2 and tells the other recipients who is handling it.
+    """
     words = cmd.words
     if len(words) > 1 or (words and not words[0].lstrip("#").isdigit()):
         raise UserError("ack.usage")
@@ -179,6 +182,7 @@ async def ack(ctx: Ctx, cmd: Command) -> None:
     await ctx.reply(
         "ack.thanks", name=clean_name(names.get(checkin.user_id, "")), kind=MessageKind.ALERT
     )
+
 
 #: The commands this module answers.
 ROUTES: dict[str, Route] = {

@@ -34,10 +34,12 @@ class Ctx:
 
     @property
     def lang(self) -> str:
+        """The person's language."""
         return self.user.lang or "en"
 
     @property
     def platform(self) -> str:
+        """The platform the message came from."""
         return self.incoming.chat.platform
 
     @property

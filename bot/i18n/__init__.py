@@ -2,7 +2,8 @@
 
 Each language is a folder (`en/`, …) of TOML files, one per concern (`core.toml`,
 `groups.toml`, …), of `key = "text with {params}"` grouped in tables (`[checkin]
-set = "…"` is the key `checkin.set`). A key defined twice is a bug and raises. A language missing a key
+set = "…"` is the key `checkin.set`). A key defined twice is a bug and raises.
+A language missing a key
 falls back to English; a key missing in English is a bug and raises.
 """
 

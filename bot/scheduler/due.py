@@ -53,6 +53,7 @@ class TickReport:
 
     @property
     def anything(self) -> bool:
+        """True if the tick did any work."""
         return bool(self.prompts or self.steps or self.pauses_ended)
 
 
@@ -140,7 +141,9 @@ async def _step(
         acknowledged=row.acked_by is not None,
     )  # fmt: skip
     # A pause stops routine check-ins only: a timer set for a risky trip keeps running.
-    paused = user.paused_until is not None and user.paused_until > now and row.kind == Kind.SCHEDULED
+    paused = (
+        user.paused_until is not None and user.paused_until > now and row.kind == Kind.SCHEDULED
+    )
     needs_reach = snapshot.state != State.PENDING
     reach = await alerts.reach(session, row.user_id) if needs_reach else Reach(False, False)
     step = advance(snapshot, now, reach, paused=paused)
@@ -179,7 +182,8 @@ async def _pause_ends(rt: Runtime, now: datetime) -> int:
         for r in rows:
             if r.id in addresses:
                 await outbox.enqueue(
-                    session, Outgoing(addresses[r.id], t("pause.ended", r.lang), kind=MessageKind.INFO),
+                    session,
+                    Outgoing(addresses[r.id], t("pause.ended", r.lang), kind=MessageKind.INFO),
                     now=now, user_id=r.id,
                 )  # fmt: skip
         return len(rows)

@@ -1,7 +1,8 @@
 """Async engine and sessions; SQLite tuned for durability, PostgreSQL for many workers.
 
 SQLite: WAL journal, `synchronous=FULL` (an acknowledged check-in survives a power
-cut), foreign keys on, `secure_delete` (erased data is overwritten), a busy timeout, and every transaction opened with
+cut), foreign keys on, `secure_delete` (erased data is overwritten), a busy
+timeout, and every transaction opened with
 `BEGIN IMMEDIATE` so two writers queue up instead of failing half-way (the
 SQLAlchemy "serializable isolation / savepoints" recipe for pysqlite/aiosqlite).
 """

@@ -32,6 +32,7 @@ class SchemaStatus:
 
     @property
     def up_to_date(self) -> bool:
+        """True when no migration is pending."""
         return self.current == self.head
 
 

@@ -28,6 +28,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        """Aware → UTC (naive on SQLite); naive input is a bug."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -38,6 +39,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Whatever the engine returns → aware UTC."""
         if value is None:
             return None
         if isinstance(value, str):  # raw SQLite text, e.g. from a textual query
@@ -54,11 +56,13 @@ class SecretText(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        """Seal on the way in."""
         if value is None:
             return None
         return crypto.encrypt_field(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        """Open on the way out."""
         if value is None:
             return None
         return crypto.decrypt_field(value)

@@ -127,7 +127,8 @@ async def test_timer_runs_out_then_alerts(sqlite_url: str) -> None:
         assert has(h.new_for("alice"), "safe-arrival timer has run out")
         await h.advance(minutes=15)
         got = h.new_for("bob")
-        assert len(got) == 1 and "safe-arrival timer" in got[0] and "meeting at the ministry" in got[0]
+        assert len(got) == 1 and "safe-arrival timer" in got[0]
+        assert "meeting at the ministry" in got[0]
 
 
 async def test_timer_cancel_and_ok_before_it_runs_out(sqlite_url: str) -> None:

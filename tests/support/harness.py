@@ -23,7 +23,8 @@ from tests.support.clock import FakeClock
 
 def make_settings(db_url: str, **checkins: Any) -> Settings:
     """Default settings on a test database, with check-in policy overrides."""
-    security = {k: checkins.pop(k) for k in ("secret_key", "retention", "invite_ttl") if k in checkins}
+    keys = ("secret_key", "retention", "invite_ttl")
+    security = {k: checkins.pop(k) for k in keys if k in checkins}
     return Settings(
         database=DatabaseSettings(url=db_url),
         checkins=dataclasses.replace(CheckinSettings(), **checkins),
