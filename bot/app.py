@@ -78,11 +78,13 @@ class App:
         crypto.configure(self.settings.security.secret_key)
         await ensure_schema(self.engine)
         for platform, transport in self.transports.items():
-            await transport.start(self.router.handle)
-            self._started.append(transport)
+            # Links first: a transport takes in its backlog inside start(), and an
+            # /invite in that backlog must already get a link.
             link = getattr(transport, "deep_link", None)
             if link is not None:
                 self.rt.deep_links[platform] = link
+            await transport.start(self.router.handle)
+            self._started.append(transport)
             log.info(
                 "transport started", extra={"action": "app.transport_started", "platform": platform}
             )
@@ -94,9 +96,11 @@ class App:
         """Shut down in reverse order; idempotent."""
         self.ticker.stop()
         if self._delivery_task is not None:
-            self._delivery_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._delivery_task
+            self.delivery.request_stop()  # sends on the wire are recorded, not resent
+            try:
+                await asyncio.wait_for(self._delivery_task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
             self._delivery_task = None
         while self._started:
             transport = self._started.pop()

@@ -77,6 +77,7 @@ class Delivery:
         self._max_age = max_age
         self._idle_poll = idle_poll
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -91,11 +92,21 @@ class Delivery:
             total += len(rows)
         return total
 
-    async def run(self) -> None:
-        """Deliver until cancelled: a sliding window of sends, results recorded in batches."""
+    def request_stop(self) -> None:
+        """Stop claiming; `run` records what is in flight and returns."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self, drain_timeout: float = 5.0) -> None:
+        """Deliver until stopped: a sliding window of sends, results recorded in batches.
+
+        After `request_stop`, sends already on the wire get `drain_timeout` seconds to
+        finish and be recorded, so a clean stop does not send them twice after restart.
+        """
         inflight: set[asyncio.Task[Result]] = set()
+        self._stopping = False
         try:
-            while True:
+            while not self._stopping:
                 free = self._concurrency - len(inflight)
                 for row in await self._claim(free) if free > 0 else ():
                     inflight.add(asyncio.create_task(self._send(row), name=f"send-{row.id}"))
@@ -113,6 +124,10 @@ class Delivery:
                 inflight.difference_update(finished)
                 if finished:
                     await self._record_or_wait([task.result() for task in finished])
+            if inflight:
+                done, inflight = await asyncio.wait(inflight, timeout=drain_timeout)
+                if done:
+                    await self._record_or_wait([task.result() for task in done])
         finally:
             for task in inflight:
                 task.cancel()  # their rows' leases expire and they are sent again
@@ -165,10 +180,11 @@ class Delivery:
         now = now or self._rt.clock.now()
         worker = self._rt.worker_id
         async with transaction(self._rt.sessions) as session:
+            sent = [r.row.id for r in results if r.status == "sent"]
+            await outbox.mark_sent_many(session, sent, worker, now)  # one statement per batch
             for r in results:
                 row = r.row
                 if r.status == "sent":
-                    await outbox.mark_sent(session, row.id, worker, now)
                     if r.out.choices and row.platform in self._rt.numbered_platforms:
                         await chats.remember_choices(session, r.out, now)
                 elif r.status == "moved" and r.new_chat_id:

@@ -155,6 +155,21 @@ async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: dateti
     return await _finish(session, row_id, worker, status="sent", sent_at=now, last_error=None)
 
 
+async def mark_sent_many(
+    session: AsyncSession, row_ids: Sequence[int], worker: str, now: datetime
+) -> int:
+    """Record many successful sends with one statement (the delivery hot path)."""
+    if not row_ids:
+        return 0
+    stmt = (
+        update(Outbox)
+        .where(Outbox.id.in_(row_ids), Outbox.status == "sending", Outbox.claimed_by == worker)
+        .values(claimed_by=None, lease_until=None, status="sent", sent_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int((await session.execute(stmt)).rowcount or 0)
+
+
 async def mark_retry(
     session: AsyncSession, row_id: int, worker: str, at: datetime, error: str
 ) -> bool:

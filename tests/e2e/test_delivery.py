@@ -201,3 +201,46 @@ async def test_a_message_for_a_platform_not_running_waits_for_it(sqlite_url: str
         assert await h.deliver() == 1
         [row] = await rows_to(h, "+49")
         assert row.status == "pending" and row.last_error == "no transport for signal is running"
+
+
+async def test_a_clean_stop_records_sends_in_flight_so_a_restart_does_not_repeat_them(
+    sqlite_url: str,
+) -> None:
+    import asyncio
+
+    from bot.app import App
+    from bot.clock import SystemClock
+    from bot.store.db import create_engine
+    from tests.support.harness import make_settings
+
+    class SlowTransport(FakeTransport):
+        on_the_wire = False
+
+        async def send(self, out: Outgoing):  # type: ignore[no-untyped-def]
+            self.on_the_wire = True
+            await asyncio.sleep(0.3)  # still sending when the stop comes
+            return await super().send(out)
+
+    slow = SlowTransport()
+    app = App(make_settings(sqlite_url), transports={"fake": slow}, clock=SystemClock())
+    await app.start()
+    async with transaction(app.rt.sessions) as session:
+        await outbox.enqueue(
+            session, Outgoing(Address("fake", "bob"), "hello", kind=MessageKind.INFO),
+            now=SystemClock().now(),
+        )  # fmt: skip
+    app.delivery.wake()
+    for _ in range(200):  # until the send is on the wire
+        if slow.on_the_wire:
+            break
+        await asyncio.sleep(0.01)
+    assert slow.on_the_wire and not slow.sent
+    await app.stop()
+    assert slow.to("bob") == ["hello"]
+    engine = create_engine(sqlite_url)
+    try:
+        async with engine.connect() as conn:
+            statuses = (await conn.execute(select(Outbox.status))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert statuses == ["sent"]

@@ -97,6 +97,40 @@ class Poller:
         """Begin polling in the background."""
         self._task = asyncio.create_task(self._run(), name="telegram-poll")
 
+    async def drain(self, budget: float) -> int:
+        """Take in the backlog Telegram kept while the bot was down; returns how many.
+
+        Called before `start()` and before `App.start` starts the ticker: answers
+        that arrived during the downtime must be handled before the first tick, or
+        a check-in whose deadline passed meanwhile escalates (a false alert, then
+        an all-clear) although the defender answered in time. Bounded by `budget`
+        seconds; what is left (or a failing getUpdates) is the background loop's.
+        """
+        taken = 0
+        try:
+            async with asyncio.timeout(budget):
+                while updates := await self._fetch(timeout=0):
+                    taken += await self._take(updates)
+        except TimeoutError:
+            log.warning("backlog not drained in time", extra={"action": "telegram.drain_slow"})
+        except Exception as exc:  # network trouble, 5xx: the background loop retries
+            _log_poll_error(exc, 0)
+        if taken:
+            log.info("backlog taken in", extra={"action": "telegram.drained", "updates": taken})
+        return taken
+
+    async def _fetch(self, timeout: int) -> tuple[Update, ...]:
+        return await self._receiver.bot.get_updates(
+            offset=self._offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES
+        )
+
+    async def _take(self, updates: tuple[Update, ...]) -> int:
+        for update in updates:
+            await self._receiver.deliver(update)
+            # Only now may Telegram forget it: the next getUpdates acknowledges.
+            self._offset = update.update_id + 1
+        return len(updates)
+
     async def stop(self) -> None:
         """Cancel the loop and wait for it; an update mid-handling is not acknowledged."""
         task, self._task = self._task, None
@@ -114,11 +148,7 @@ class Poller:
         failures = 0
         while True:
             try:
-                updates = await self._receiver.bot.get_updates(
-                    offset=self._offset,
-                    timeout=self._poll_timeout,
-                    allowed_updates=ALLOWED_UPDATES,
-                )
+                updates = await self._fetch(timeout=self._poll_timeout)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # network trouble, 5xx, conflicts: back off, go on
@@ -127,10 +157,7 @@ class Poller:
                 failures += 1
                 continue
             failures = 0
-            for update in updates:
-                await self._receiver.deliver(update)
-                # Only now may Telegram forget it: the next getUpdates acknowledges.
-                self._offset = update.update_id + 1
+            await self._take(updates)
 
 
 def _log_poll_error(exc: Exception, failures: int) -> None:
