@@ -115,7 +115,7 @@ async def test_mydata_is_a_file_where_the_platform_takes_files(sqlite_url: str) 
         ask = Incoming(Sender("telegram", "5550001", "Tg Person"), chat, True, "/mydata")
         await h.app.router.handle(ask)
         async with transaction(h.app.rt.sessions) as session:
-            rows = (await session.execute(select(Outbox).where(Outbox.platform == "telegram")))
+            rows = await session.execute(select(Outbox).where(Outbox.platform == "telegram"))
             sent = [outbox.decode(o.platform, o.chat_id, o.payload) for o in rows.scalars()]
         export = sent[-1]
         assert export.text.startswith("Everything Holdfast stores about you is in the attached")
