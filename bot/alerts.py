@@ -16,9 +16,12 @@ recipients is that of the person who pressed "I'm on it", which the button says.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.lifecycle import Kind, Reach
@@ -30,7 +33,7 @@ from bot.store import contacts as contact_store
 from bot.store import groups as group_store
 from bot.store import outbox
 from bot.store import users as user_store
-from bot.store.models import Checkin
+from bot.store.models import Alert, Checkin
 
 log = logging.getLogger(__name__)
 
@@ -114,44 +117,56 @@ def _alert_text(checkin: Checkin, level: int, name: str, lang: str, now: datetim
     return text + "\n\n" + t("alert.what_to_do", lang, id=checkin.id)
 
 
-async def all_clear(session: AsyncSession, checkin: Checkin, now: datetime) -> int:
-    """Tell everyone who was alerted about this check-in that the defender is safe."""
-    names = await user_store.names_of(session, [checkin.user_id])
-    name = clean_name(names.get(checkin.user_id, ""))
-    recipients = await checkin_store.recipients_of(session, checkin.id)
+async def _tell_recipients(
+    session: AsyncSession,
+    recipients: Sequence[Row[Any]],
+    key: str,
+    dedupe: str,
+    now: datetime,
+    **params: str,
+) -> int:
+    """Send one catalog message to each recipient, in their language, once per recipient."""
     langs = await user_store.langs_of(session, [r.user_id for r in recipients if r.user_id])
     for r in recipients:
         lang = langs.get(r.user_id, "en") if r.user_id else "en"
+        out = Outgoing(
+            Address(r.platform, r.chat_id), t(key, lang, **params), kind=MessageKind.ALERT
+        )
         await outbox.enqueue(
-            session,
-            Outgoing(Address(r.platform, r.chat_id), t("alert.all_clear", lang, name=name),
-                     kind=MessageKind.ALERT),
-            now=now, user_id=r.user_id, dedupe_key=f"clear:{checkin.id}:{r.platform}:{r.chat_id}",
+            session, out, now=now, user_id=r.user_id,
+            dedupe_key=f"{dedupe}:{r.platform}:{r.chat_id}",
         )  # fmt: skip
+    return len(recipients)
+
+
+async def _name(session: AsyncSession, user_id: int) -> str:
+    return clean_name((await user_store.names_of(session, [user_id])).get(user_id, ""))
+
+
+async def all_clear(session: AsyncSession, checkin: Checkin, now: datetime) -> int:
+    """Tell everyone who was alerted about this check-in that the defender is safe."""
+    recipients = await checkin_store.recipients_of(session, checkin.id)
+    name = await _name(session, checkin.user_id)
+    told = await _tell_recipients(
+        session, recipients, "alert.all_clear", f"clear:{checkin.id}", now, name=name
+    )
     await checkin_store.resolve_alerts(session, checkin.id, now)
     log.info("all clear", extra={"action": "checkin.all_clear", "checkin_id": checkin.id})
-    return len(recipients)
+    return told
 
 
 async def tell_handled(
     session: AsyncSession, checkin: Checkin, acker_id: int, now: datetime
 ) -> int:
     """Tell the other recipients who is handling the alert."""
-    names = await user_store.names_of(session, [checkin.user_id, acker_id])
-    name = clean_name(names.get(checkin.user_id, ""))
-    helper = clean_name(names.get(acker_id, ""))
     recipients = await checkin_store.recipients_of(session, checkin.id)
     others = [r for r in recipients if r.user_id != acker_id]
-    langs = await user_store.langs_of(session, [r.user_id for r in others if r.user_id])
-    for r in others:
-        lang = langs.get(r.user_id, "en") if r.user_id else "en"
-        text = t("alert.handled", lang, helper=helper, name=name)
-        await outbox.enqueue(
-            session, Outgoing(Address(r.platform, r.chat_id), text, kind=MessageKind.ALERT),
-            now=now, user_id=r.user_id, dedupe_key=f"ack:{checkin.id}:{r.platform}:{r.chat_id}",
-        )  # fmt: skip
+    name, helper = await _name(session, checkin.user_id), await _name(session, acker_id)
+    told = await _tell_recipients(
+        session, others, "alert.handled", f"ack:{checkin.id}", now, helper=helper, name=name
+    )
     log.info("alert acknowledged", extra={"action": "checkin.ack", "checkin_id": checkin.id})
-    return len(others)
+    return told
 
 
 async def undeliverable(
@@ -162,26 +177,14 @@ async def undeliverable(
     The message names nobody (contacts are never named to each other); it says that
     one of the people who should have been alerted could not be reached.
     """
-    from bot.store.models import Alert
-
     alert = await session.get(Alert, alert_id)
     if alert is None:
         return 0
     checkin = await session.get_one(Checkin, alert.checkin_id)
-    names = await user_store.names_of(session, [checkin.user_id])
-    name = clean_name(names.get(checkin.user_id, ""))
     others = [
         r for r in await checkin_store.recipients_of(session, checkin.id)
         if (r.platform, r.chat_id) != (platform, chat_id)
     ]  # fmt: skip
-    langs = await user_store.langs_of(session, [r.user_id for r in others if r.user_id])
-    for r in others:
-        lang = langs.get(r.user_id, "en") if r.user_id else "en"
-        await outbox.enqueue(
-            session,
-            Outgoing(Address(r.platform, r.chat_id), t("alert.undeliverable", lang, name=name),
-                     kind=MessageKind.ALERT),
-            now=now, user_id=r.user_id,
-            dedupe_key=f"undeliverable:{alert_id}:{platform}:{chat_id}:{r.platform}:{r.chat_id}",
-        )  # fmt: skip
-    return len(others)
+    name = await _name(session, checkin.user_id)
+    dedupe = f"undeliverable:{alert_id}:{platform}:{chat_id}"
+    return await _tell_recipients(session, others, "alert.undeliverable", dedupe, now, name=name)
