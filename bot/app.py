@@ -110,8 +110,14 @@ class App:
                 log.exception("transport stop failed", extra={"action": "app.stop_failed"})
         await self.engine.dispose()
 
-    async def run_until_stopped(self, stop: asyncio.Event | None = None) -> None:
-        """Run until SIGINT/SIGTERM (or `stop` is set)."""
+    async def run_until_stopped(
+        self, stop: asyncio.Event | None = None, *, flush: float = 0.0
+    ) -> None:
+        """Run until SIGINT/SIGTERM (or `stop` is set).
+
+        `flush` > 0 gives the outbox that many seconds to send what is queued before
+        shutting down (the console uses it so replies to the last line are shown).
+        """
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -120,5 +126,8 @@ class App:
         await self.start()
         try:
             await stop.wait()
+            if flush > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.delivery.run_once(), timeout=flush)
         finally:
             await self.stop()

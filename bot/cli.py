@@ -194,7 +194,7 @@ async def _console(settings: Settings, user: str) -> int:
     stop = asyncio.Event()
     console = ConsoleTransport(user=user, on_eof=stop.set)
     app = App(settings, transports={"console": console})
-    await app.run_until_stopped(stop)
+    await app.run_until_stopped(stop, flush=5.0)
     return 0
 
 
