@@ -6,7 +6,11 @@ The duress word and the safe PIN guard every check-in answer (`check_answer`):
   and 2. Whoever holds the phone sees nothing different, then or later;
 - once a PIN is set, an OK without it (or with a wrong one) is not a check-in: the
   clock keeps running. Changing or removing the PIN, and pausing, need it too, so
-  a phone taken from the defender cannot switch the protection off.
+  a phone taken from the defender cannot switch the protection off;
+- guessing is throttled: after 5 wrong PINs in 10 minutes no PIN is accepted for
+  the rest of that window, so 4 digits cannot be tried one after another. The
+  clock keeps running meanwhile: a defender locked out by mistyping is alerted
+  for, never silently dropped.
 
 Both secrets are stored only as salted scrypt hashes (`crypto.hash_secret`), and
 no reply ever repeats them.
@@ -43,6 +47,8 @@ PAUSE_MAX = timedelta(days=30)
 #: Any Unicode decimal digits (people type Arabic-Indic digits too), normalised below.
 _PIN = re.compile(r"\d{4,8}")
 _WORD_MIN, _WORD_MAX = 4, 40
+PIN_WINDOW = timedelta(minutes=10)
+PIN_TRIES = 5
 
 
 async def raise_emergency(ctx: Ctx, kind: Kind, message: str | None) -> int:
@@ -96,9 +102,36 @@ async def is_duress_word(ctx: Ctx, word: str) -> bool:
 
 
 async def has_pin(ctx: Ctx, word: str) -> bool:
-    """True if `word` is this person's PIN."""
+    """True if `word` is this person's PIN (no throttling: see `require_pin`)."""
     digits = pin_digits(word)
     return digits is not None and await crypto.verify_secret_async(digits, ctx.user.pin_hash)
+
+
+class WrongPin(UserError):
+    """A wrong PIN: refused with `key`, and counted after the refusal rolls back."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+
+        async def count(ctx: Ctx) -> None:
+            await contact_store.record_bad_attempt(ctx.session, ctx.user.id, ctx.now, kind="pin")
+
+        self.after_rollback = count
+
+
+async def require_pin(ctx: Ctx, word: str, key: str) -> None:
+    """Accept only this person's PIN, with guessing throttled.
+
+    Raises:
+        UserError: `pin.throttled` after too many wrong PINs; `key` for a wrong or
+            missing PIN (a wrong PIN-shaped word is counted).
+    """
+    since = ctx.now - PIN_WINDOW
+    if await contact_store.bad_attempts(ctx.session, ctx.user.id, since, kind="pin") >= PIN_TRIES:
+        raise UserError("pin.throttled")
+    if await has_pin(ctx, word):
+        return
+    raise WrongPin(key) if pin_digits(word) is not None else UserError(key)
 
 
 def _split(args: str) -> tuple[str, str]:
@@ -120,8 +153,9 @@ async def check_answer(ctx: Ctx, args: str) -> tuple[str, bool, bool]:
         return rest, True, True
     if not ctx.user.pin_hash:
         return args, False, True
-    if not await has_pin(ctx, first):
-        return args, False, False
+    if pin_digits(first) is None:
+        return args, False, False  # no PIN given: a score may still follow an answer
+    await require_pin(ctx, first, "pin.needed")
     second, after = _split(rest)
     if await is_duress_word(ctx, second):
         return after, True, True
@@ -152,8 +186,7 @@ async def pause(ctx: Ctx, cmd: Command) -> None:
     rest = cmd.args.strip()[len(words[0]) :]
     if ctx.user.pin_hash:
         pin = rest.split()[0] if rest.split() else ""
-        if not await has_pin(ctx, pin):
-            raise UserError("pause.pin_needed")
+        await require_pin(ctx, pin, "pause.pin_needed")
         rest = rest.strip()[len(pin) :]
     until = ctx.now + duration
     ctx.user.paused_until = until
@@ -227,8 +260,7 @@ async def pin(ctx: Ctx, cmd: Command) -> None:
     if not removing and digits is None:
         raise UserError("pin.bad")
     if ctx.user.pin_hash:
-        if not await has_pin(ctx, current):
-            raise UserError("pin.current_needed")
+        await require_pin(ctx, current, "pin.current_needed")
     elif removing:
         raise UserError("pin.none")
     elif current:

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import BadCodeAttempt, Contact, Invite, User
@@ -133,17 +133,23 @@ async def pending_invites(session: AsyncSession, inviter_id: int, now: datetime)
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def bad_attempts(session: AsyncSession, user_id: int, since: datetime) -> int:
-    """Wrong codes this person typed since `since`."""
-    stmt = select(func.count()).where(BadCodeAttempt.user_id == user_id, BadCodeAttempt.at >= since)
+async def bad_attempts(
+    session: AsyncSession, user_id: int, since: datetime, kind: str = "code"
+) -> int:
+    """Wrong codes (or PINs, `kind="pin"`) this person typed since `since`."""
+    stmt = select(func.count()).where(
+        BadCodeAttempt.user_id == user_id, BadCodeAttempt.kind == kind, BadCodeAttempt.at >= since
+    )
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def record_bad_attempt(session: AsyncSession, user_id: int, now: datetime) -> None:
-    """Remember a wrong code (and forget attempts older than a day)."""
-    session.add(BadCodeAttempt(user_id=user_id, at=now))
+async def record_bad_attempt(
+    session: AsyncSession, user_id: int, now: datetime, kind: str = "code"
+) -> None:
+    """Remember a wrong code or PIN (and forget this person's attempts older than a day)."""
+    session.add(BadCodeAttempt(user_id=user_id, at=now, kind=kind))
     await session.execute(
         delete(BadCodeAttempt).where(
-            or_(BadCodeAttempt.at < now - timedelta(days=1)), BadCodeAttempt.user_id == user_id
+            BadCodeAttempt.user_id == user_id, BadCodeAttempt.at < now - timedelta(days=1)
         )
     )

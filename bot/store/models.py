@@ -232,12 +232,13 @@ class Invite(Base):
 
 
 class BadCodeAttempt(Base):
-    """A wrong invite code typed by someone; throttles guessing."""
+    """A wrong invite code or safe PIN typed by someone; throttles guessing."""
 
     __tablename__ = "bad_code_attempts"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16), default="code", server_default="code")
 
 
 class Outbox(Base):

@@ -240,6 +240,28 @@ async def test_with_a_pin_only_the_right_pin_stops_the_escalation(sqlite_url: st
         assert [(c.score, c.note) for c in answered] == [(4, "home now")]  # the PIN is not a note
 
 
+async def test_guessing_the_pin_is_throttled_and_the_clock_keeps_running(sqlite_url: str) -> None:
+    throttled = (
+        "Too many wrong PINs. No PIN is accepted for the next 10 minutes; if you miss your "
+        "check-in meanwhile, your contacts are alerted as usual."
+    )
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await link(h, "alice", "bob")
+        await h.say("alice", "/pin 4821")
+        await h.say("alice", "/timer 30m")
+        for guess in ("0000", "1111", "2222", "3333", "4444"):
+            assert await h.say("alice", f"ok {guess}") == [PIN_NEEDED]
+        assert await h.say("alice", "ok 4821") == [throttled]  # even the right one, for now
+        assert await h.say("alice", "/pin off 4821") == [throttled]
+        await h.advance(minutes=31)
+        assert has(h.new_for("alice"), "safe-arrival timer has run out")
+        await h.advance(minutes=15)
+        assert has(h.new_for("bob"), "SAFETY ALERT")  # locked out is alerted for, not dropped
+        reply = await h.say("alice", "ok 4821")  # the window has passed
+        assert len(reply) == 1 and reply[0].startswith(THANKS)
+        assert h.new_for("bob") == ["ALL CLEAR: Alice has checked in and is safe."]
+
+
 async def test_arabic_indic_digits_are_the_same_pin(sqlite_url: str) -> None:
     async with Harness(sqlite_url, FakeClock(T0)) as h:
         await h.say("alice", "/pin ٤٨٢١")
