@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import alerts
 from bot.core.durations import format_duration
-from bot.core.lifecycle import Effect, Kind, Reach, Snapshot, State, advance
+from bot.core.lifecycle import Effect, Kind, Reach, Snapshot, State, Step, advance
 from bot.core.model import Address, Choice, MessageKind, Outgoing
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -120,21 +120,36 @@ async def _checkin_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, i
             return None
         users, addresses, _ = await _context(session, {r.user_id for r in rows}, set())
         done = 0
+        quiet: list[tuple[Row[Any], Step]] = []  # reminders and silent moves: batched
         for row in rows:
-            done += await _step(
-                session, rt, row, users[row.user_id], addresses.get(row.user_id), now
+            step = await _decide(session, row, users[row.user_id], now)
+            if step is None:
+                continue
+            if set(step.effects) <= {Effect.REMIND}:
+                quiet.append((row, step))
+            else:
+                done += await _apply(session, row, step, now)
+        await checkin_store.apply_steps(session, [(row.id, step) for row, step in quiet])
+        reminders = [
+            (
+                _reminder(
+                    addresses[row.user_id],
+                    users[row.user_id].lang,
+                    row.kind,
+                    timedelta(seconds=row.grace_s),
+                ),  # fmt: skip
+                row.user_id,
+                f"remind:{row.id}",
             )
-        return done, len(rows)
+            for row, step in quiet
+            if step.effects and row.user_id in addresses
+        ]
+        await outbox.enqueue_many(session, reminders, now=now)
+        return done + len(quiet), len(rows)
 
 
-async def _step(
-    session: AsyncSession,
-    rt: Runtime,
-    row: Row[Any],
-    user: User,
-    address: Address | None,
-    now: datetime,
-) -> bool:
+async def _decide(session: AsyncSession, row: Row[Any], user: User, now: datetime) -> Step | None:
+    """The core's decision for one claimed check-in (reach is looked up only to escalate)."""
     snapshot = Snapshot(
         state=State(row.state), level=row.level, next_action_at=row.next_action_at,
         grace=timedelta(seconds=row.grace_s), level2_after=timedelta(seconds=row.level2_after_s),
@@ -146,17 +161,15 @@ async def _step(
     )
     needs_reach = snapshot.state != State.PENDING
     reach = await alerts.reach(session, row.user_id) if needs_reach else Reach(False, False)
-    step = advance(snapshot, now, reach, paused=paused)
-    if step is None or not await checkin_store.apply_step(session, row.id, step):
-        return False  # nothing due, or an answer got there first
+    return advance(snapshot, now, reach, paused=paused)
+
+
+async def _apply(session: AsyncSession, row: Row[Any], step: Step, now: datetime) -> bool:
+    """Apply an escalating step and raise its alerts, in the tick's transaction."""
+    if not await checkin_store.apply_step(session, row.id, step):
+        return False  # an answer got there first
     for effect in step.effects:
-        if effect == Effect.REMIND and address is not None:
-            await outbox.enqueue(
-                session, _reminder(address, user.lang, row.kind, snapshot.grace),
-                now=now, user_id=user.id, dedupe_key=f"remind:{row.id}",
-            )  # fmt: skip
-        elif effect in (Effect.ALERT_LEVEL1, Effect.ALERT_LEVEL2):
-            # loaded only here: a burst of reminders needs no ORM object per row
+        if effect in (Effect.ALERT_LEVEL1, Effect.ALERT_LEVEL2):
             checkin = await session.get_one(Checkin, row.id)
             level = 1 if effect == Effect.ALERT_LEVEL1 else 2
             await alerts.raise_level(session, checkin, level, now)

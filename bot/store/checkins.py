@@ -160,6 +160,45 @@ async def apply_step(session: AsyncSession, row_id: int, step: Step) -> bool:
     return bool((await session.execute(stmt)).rowcount)
 
 
+async def apply_steps(session: AsyncSession, steps: Sequence[tuple[int, Step]]) -> None:
+    """Apply many decided transitions with one executemany (a burst of reminders).
+
+    The rows were claimed in this transaction (locked on PostgreSQL, the write lock
+    held on SQLite), so nobody else can have moved them; the condition stays as a
+    guard. Steps whose row had no next action (never claimed) are not batched.
+    """
+    if not steps:
+        return
+    table = Checkin.__table__
+    stmt = (
+        table.update()
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.state == bindparam("b_state"),
+            table.c.next_action_at == bindparam("b_expected"),
+        )
+        .values(
+            state=bindparam("b_new"),
+            level=bindparam("b_level"),
+            next_action_at=bindparam("b_next"),
+            claimed_by=None,
+            lease_until=None,
+        )  # fmt: skip
+    )
+    params = [
+        {
+            "b_id": row_id,
+            "b_state": s.expect_state.value,
+            "b_expected": s.expect_next_action_at,
+            "b_new": s.state.value,
+            "b_level": s.level,
+            "b_next": s.next_action_at,
+        }  # fmt: skip
+        for row_id, s in steps
+    ]
+    await session.execute(stmt, params)
+
+
 def _same(column: Any, value: datetime | None) -> Any:
     return column.is_(None) if value is None else column == value
 
