@@ -107,8 +107,11 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _run(settings: Settings) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.app import App
     from bot.store.migrate import SchemaOutOfDate
+    from bot.transports.base import TransportSetupError
 
     if not (settings.telegram.enabled or settings.signal.enabled):
         print(
@@ -124,9 +127,16 @@ async def _run(settings: Settings) -> int:
     app = App(settings)
     try:
         await app.run_until_stopped()
-    except SchemaOutOfDate as error:
+    except (SchemaOutOfDate, TransportSetupError) as error:
         print(f"holdfast: {error}", file=sys.stderr)
         return 2
+    except (OSError, SQLAlchemyError) as error:
+        print(
+            "holdfast: cannot use the database at database.url (HOLDFAST_DATABASE_URL): "
+            f"{type(error).__name__}. Check that it is running and the URL is right.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

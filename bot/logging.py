@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 
-_STANDARD = set(vars(logging.makeLogRecord({})))
+#: Attributes every record has (or gains while being formatted); the rest are extras.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 class _ActionFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = super().format(record)
-        extras = {k: v for k, v in vars(record).items() if k not in _STANDARD and k != "message"}
+        extras = {k: v for k, v in vars(record).items() if k not in _STANDARD}
         action = extras.pop("action", "-")
         fields = " ".join(f"{k}={v}" for k, v in sorted(extras.items()))
         return f"{base} action={action}" + (f" {fields}" if fields else "")
@@ -28,5 +29,8 @@ def setup(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Libraries log request URLs (which carry the bot token) and payloads at INFO/DEBUG.
-    for noisy in ("httpx", "httpcore", "telegram", "signalbot", "apscheduler", "aiohttp.access"):
+    noisy_loggers = (
+        "httpx", "httpcore", "telegram", "signalbot", "apscheduler", "aiohttp.access", "alembic",
+    )  # fmt: skip
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -19,6 +19,10 @@ from bot.core.model import Delivered, Incoming, Outgoing
 OnIncoming = Callable[[Incoming], Awaitable[None]]
 
 
+class TransportSetupError(RuntimeError):
+    """A transport cannot start (bad token, wrong service mode…); the message names the key."""
+
+
 class DeliveryError(Exception):
     """A message could not be sent. Subclasses say whether to retry."""
 

@@ -26,6 +26,7 @@ from bot.transports.base import (
     RateLimited,
     RecipientUnreachable,
     TransientDeliveryError,
+    TransportSetupError,
 )
 
 #: Seconds to wait after a 429 that names no Retry-After.
@@ -43,7 +44,7 @@ SAFETY_NUMBER_CHANGED = (
 NOT_REGISTERED = "the recipient is not registered on Signal (or deleted their account)"
 
 
-class SignalSetupError(RuntimeError):
+class SignalSetupError(TransportSetupError):
     """Signal cannot start: the message names the config key and the fix."""
 
 

@@ -27,6 +27,7 @@ from bot.transports.base import (
     RateLimited,
     RecipientUnreachable,
     TransientDeliveryError,
+    TransportSetupError,
 )
 from bot.transports.telegram.errors import (
     is_not_modified,
@@ -65,7 +66,7 @@ _DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
-class TelegramStartError(RuntimeError):
+class TelegramStartError(TransportSetupError):
     """The transport cannot start; the message names the setting to fix."""
 
 
