@@ -52,3 +52,20 @@ def test_run_without_a_platform_says_what_to_set(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "HOLDFAST_TELEGRAM_TOKEN" in done.stderr and "holdfast console" in done.stderr
+
+
+def test_run_with_signal_unreachable_names_the_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOLDFAST_")}
+    env |= {
+        "HOLDFAST_SIGNAL_SERVICE": "127.0.0.1:9",  # nothing listens on the discard port
+        "HOLDFAST_SIGNAL_PHONE_NUMBER": "+15550000001",
+        "HOLDFAST_SECURITY_SECRET_KEY": "k" * 40,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "signal.service (HOLDFAST_SIGNAL_SERVICE)" in done.stderr
+    assert "+15550000001" not in done.stderr + done.stdout  # the number is never echoed
+    assert "Traceback" not in done.stderr
