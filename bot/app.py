@@ -92,8 +92,13 @@ class App:
             self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
             self.ticker.start()
 
-    async def stop(self) -> None:
-        """Shut down in reverse order; idempotent."""
+    async def stop(self, flush: float = 0.0) -> None:
+        """Shut down in reverse order; idempotent.
+
+        `flush` > 0 gives the outbox that many seconds, after the background sender
+        has stopped, to send everything still queued (the console uses it so the
+        replies to the last lines typed are shown).
+        """
         self.ticker.stop()
         if self._delivery_task is not None:
             self.delivery.request_stop()  # sends on the wire are recorded, not resent
@@ -102,6 +107,9 @@ class App:
             except (TimeoutError, asyncio.CancelledError):
                 pass
             self._delivery_task = None
+        if flush > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.delivery.run_once(), timeout=flush)
         while self._started:
             transport = self._started.pop()
             try:
@@ -126,8 +134,5 @@ class App:
         try:
             await self.start()
             await stop.wait()
-            if flush > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.delivery.run_once(), timeout=flush)
         finally:
-            await self.stop()
+            await self.stop(flush=flush)

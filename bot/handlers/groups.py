@@ -6,7 +6,8 @@ the same refusal whether the group exists or not (`group.not_found_or_denied`), 
 it is checked before any other argument, so a stranger learns nothing from the
 answer. Organisers see members' check-in status only, never notes, well-being
 scores or personal contacts. Joining is the member's explicit consent: `/start CODE`
-shows what they agree to and asks; `/join CODE` is the answer.
+shows what they agree to and asks; `/join CODE` is the answer. What `/group_members`
+shows, and how a long listing is split, lives in `bot.handlers.group_members`.
 """
 
 from __future__ import annotations
@@ -18,30 +19,26 @@ from zoneinfo import ZoneInfo
 from bot.core.commands import Command
 from bot.core.durations import check_bounds, format_duration, parse_duration
 from bot.core.errors import PermissionDenied, UserError
-from bot.core.lifecycle import State
 from bot.core.model import Choice
 from bot.core.schedules import format_schedule, next_due, parse_schedule
 from bot.core.text import clean_name
 from bot.handlers import contacts
 from bot.handlers.checkins import local_time
 from bot.handlers.context import Ctx
+from bot.handlers.group_members import member_parts
 from bot.handlers.router import Route
 from bot.i18n import t
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import groups as group_store
 from bot.store import users as user_store
-from bot.store.groups import ORGANISER, MemberView
+from bot.store.groups import ORGANISER
 from bot.store.models import Group, Invite
 
 MAX_GROUPS = 20
 MAX_PENDING_INVITES = 50
-#: Longest message part in UTF-16 units (Telegram's limit is 4096; leave room for a header).
-PART_LIMIT = 3900
 POLICY_BOUNDS = (timedelta(minutes=1), timedelta(days=7))
 POLICY_FIELDS = {"window": "response_window_s", "grace": "grace_s", "level2": "level2_after_s"}
-#: All an organiser learns of a member's check-ins.
-STATUSES = ("ok", "due", "late", "missed", "paused", "none")
 
 
 # -- shared checks -----------------------------------------------------------------
@@ -289,17 +286,6 @@ async def group_alerts(ctx: Ctx, cmd: Command) -> None:
 # -- the organiser's view -----------------------------------------------------------------
 
 
-def member_status(view: MemberView, now: datetime) -> str:
-    """ok, due, late, missed, paused or none: all an organiser learns of a check-in."""
-    if view.state == State.MISSED:
-        return "missed"
-    if view.paused_until is not None and view.paused_until > now:
-        return "paused"
-    return {
-        State.PENDING: "due", State.LATE: "late", State.OK: "ok", State.RESOLVED: "ok",
-    }.get(view.state or "", "none")  # fmt: skip
-
-
 async def group_members(ctx: Ctx, cmd: Command) -> None:
     """Members with status only, in as few messages as the platform allows."""
     group_id, _ = _group_arg(cmd, "group.members_usage")
@@ -310,53 +296,8 @@ async def group_members(ctx: Ctx, cmd: Command) -> None:
     ):
         raise UserError("group.members_private", id=group_id)
     views, chats = await group_store.overview(ctx.session, group_id)
-    parts = split_lines(_member_lines(ctx, group, views, chats), PART_LIMIT)
-    for number, part in enumerate(parts, start=1):
-        if len(parts) > 1:
-            part = ctx.t("group.members_part", part=number, parts=len(parts)) + "\n" + part
+    for part in member_parts(ctx, group, _name(group), views, chats):
         await ctx.reply_text(part)
-
-
-def _member_lines(ctx: Ctx, group: Group, views: list[MemberView], chats: int) -> list[str]:
-    """Header, schedule, one line per person (number, name, role, status), footer."""
-    lines = [
-        ctx.t("group.members_header", name=_name(group), id=group.id, count=len(views),
-              chats=chats),
-        ctx.t("group.members_schedule", spec=group.schedule_spec)
-        if group.schedule_spec
-        else ctx.t("group.members_no_schedule", id=group.id),
-    ]  # fmt: skip
-    roles = {r: ctx.t(f"group.role_{r}") for r in ("organiser", "member")}
-    statuses = {s: ctx.t(f"group.status_{s}") for s in STATUSES}
-    lines += [
-        ctx.t("group.members_line", member=v.member_id, name=clean_name(v.name),
-              role=roles.get(v.role, v.role), status=statuses[member_status(v, ctx.now)])
-        for v in views
-    ]  # fmt: skip
-    lines.append(ctx.t("group.members_footer", id=group.id))
-    return lines
-
-
-def _units(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units), the strictest platform."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_lines(lines: list[str], limit: int) -> list[str]:
-    """Join lines into parts of at most `limit` units, never cutting a line in two."""
-    parts: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        length = _units(line) + 1
-        if current and size + length > limit:
-            parts.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += length
-    if current:
-        parts.append("\n".join(current))
-    return parts
 
 
 # -- membership and roles ---------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""The configuration schema: the frozen Settings dataclasses, and how problems are reported.
+
+The dataclasses below *are* the schema: their sections, keys, types and defaults
+define what an operator may write, and `SECTIONS` maps each `[section]` of the
+file to its class. `ConfigProblem` and `ConfigError` are how every later stage
+(reading, converting, validating) reports what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where Holdfast remembers everything; SQLite for one server, PostgreSQL at scale."""
+
+    url: str = "sqlite+aiosqlite:///holdfast.db"
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    """The Telegram transport; an empty token turns it off."""
+
+    token: str = ""
+    base_url: str = ""
+    mode: str = "polling"
+    webhook_url: str = ""
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret_token: str = ""
+    pacing: bool = True
+
+    @property
+    def enabled(self) -> bool:
+        """Telegram runs only when a bot token is configured."""
+        return bool(self.token)
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    """The Signal transport (signal-cli-rest-api); an empty service turns it off."""
+
+    service: str = ""
+    phone_number: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        """Signal runs only when a signal-cli-rest-api service is configured."""
+        return bool(self.service)
+
+
+@dataclass(frozen=True)
+class CheckinSettings:
+    """The default check-in clock and the bounds people's timers must respect."""
+
+    response_window: timedelta = timedelta(minutes=30)
+    grace: timedelta = timedelta(minutes=15)
+    level2_after: timedelta = timedelta(minutes=30)
+    min_timer: timedelta = timedelta(minutes=5)
+    max_timer: timedelta = timedelta(days=7)
+    default_timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """How often the scheduler claims due work."""
+
+    tick: timedelta = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """Encryption at rest, data retention and invite lifetime."""
+
+    secret_key: str = ""
+    retention: timedelta = timedelta(days=30)
+    invite_ttl: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs, validated; `source` is the file path or "defaults"."""
+
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    signal: SignalSettings = field(default_factory=SignalSettings)
+    checkins: CheckinSettings = field(default_factory=CheckinSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    source: str = "defaults"
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the configuration: the key (e.g. "checkins.grace") and the fix."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists every reason, not just the first."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(problem) for problem in self.problems)
+
+
+#: Each `[section]` of the file and the dataclass that holds it.
+SECTIONS: dict[str, type] = {
+    "database": DatabaseSettings,
+    "telegram": TelegramSettings,
+    "signal": SignalSettings,
+    "checkins": CheckinSettings,
+    "scheduler": SchedulerSettings,
+    "security": SecuritySettings,
+}
+#: Values never repeated in a message: secrets, personal data, URLs that may hold passwords.
+NEVER_ECHO = frozenset(
+    {
+        "database.url",
+        "telegram.token",
+        "telegram.webhook_url",
+        "telegram.secret_token",
+        "telegram.base_url",
+        "signal.phone_number",
+        "security.secret_key",
+    }
+)
