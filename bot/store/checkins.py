@@ -8,13 +8,13 @@ win: whichever commits second finds the row changed and does nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.lifecycle import OPEN_STATES, State, Step
+from bot.core.lifecycle import OPEN_STATES, State, Step, answered_state
 from bot.store.models import Alert, AlertRecipient, Checkin, Schedule
 from bot.store.outbox import dialect_insert
 
@@ -59,27 +59,12 @@ async def remove_schedule(session: AsyncSession, user_id: int, schedule_id: int)
     return True
 
 
-async def advance_schedule(
-    session: AsyncSession, row_id: int, worker: str, expected: datetime, next_due_at: datetime
-) -> bool:
-    """Move a claimed schedule to its next occurrence (only if nobody else did)."""
-    stmt = (
-        update(Schedule)
-        .where(
-            Schedule.id == row_id, Schedule.next_due_at == expected, Schedule.claimed_by == worker
-        )
-        .values(next_due_at=next_due_at, claimed_by=None, lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    return bool((await session.execute(stmt)).rowcount)
-
-
 async def advance_schedules(
     session: AsyncSession, worker: str, moves: Sequence[tuple[int, datetime, datetime]]
 ) -> None:
     """Move many claimed schedules on at once: `(id, expected due, next due)` each.
 
-    One executemany of the same conditional update as `advance_schedule`. The rows
+    One executemany of a conditional update (id and expected due time). The rows
     were claimed in this transaction (locked on PostgreSQL, the write lock held on
     SQLite), so nobody else can have moved them; the condition is kept as a guard.
     """
@@ -217,9 +202,9 @@ async def answer_all(
     Returns (id, state) of each row it moved: `ok` if it was answered before any
     alert, `resolved` if an alert had gone out (the caller sends the all-clear).
     """
-    new_state = case(
-        (Checkin.state == State.MISSED.value, State.RESOLVED.value), else_=State.OK.value
-    )
+    # the core's rule (answered_state), spelled as SQL so one statement moves them all
+    moves = {s: answered_state(s) for s in OPEN_STATES}
+    new_state = case(*[(Checkin.state == s.value, a.value) for s, a in moves.items() if a])
     conditions = [Checkin.user_id == user_id, Checkin.state.in_(_OPEN)]
     if kinds is not None:
         conditions.append(Checkin.kind.in_(kinds))
@@ -359,8 +344,3 @@ async def purge_history(session: AsyncSession, before: datetime) -> int:
     ids = select(Checkin.id).where(closed).limit(5000)
     result = await session.execute(delete(Checkin).where(Checkin.id.in_(ids.scalar_subquery())))
     return int(result.rowcount or 0)
-
-
-def window_seconds(value: timedelta) -> int:
-    """Policy durations are stored as whole seconds."""
-    return int(value.total_seconds())

@@ -25,11 +25,6 @@ from sqlalchemy.ext.asyncio import (
 log = logging.getLogger(__name__)
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    """True for the SQLite dialect."""
-    return engine.dialect.name == "sqlite"
-
-
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the engine for `database.url` with the durability settings above."""
     if url.startswith("sqlite"):
