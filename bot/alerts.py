@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,70 +37,83 @@ from bot.store.models import Alert, Checkin
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Target:
-    """One recipient of an alert: a person (user_id) or a bound group chat (None)."""
+class Subject(Protocol):
+    """What an alert needs to know about its check-in (an ORM row or a claimed row)."""
 
-    address: Address
-    user_id: int | None
-    lang: str
+    id: int
+    user_id: int
+    kind: str
+    due_at: datetime
+    message: str | None
 
 
 async def reach(session: AsyncSession, user_id: int) -> Reach:
     """Whether anyone would be alerted at level 1 and at level 2."""
-    level1 = bool(await contact_store.contact_ids(session, user_id))
-    organisers, chats = await group_store.level2_targets(session, user_id)
-    return Reach(level1=level1, level2=bool(organisers or chats))
+    return (await reach_many(session, [user_id]))[user_id]
 
 
-async def _targets(session: AsyncSession, defender_id: int, level: int) -> list[Target]:
-    if level == 1:
-        people = await contact_store.contact_ids(session, defender_id)
-        chats: list[Address] = []
-    else:
-        people, chats = await group_store.level2_targets(session, defender_id)
+async def reach_many(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, Reach]:
+    """`reach` for several defenders with three queries (a burst of missed check-ins)."""
+    contacts = await contact_store.contact_ids_many(session, user_ids)
+    level2 = await group_store.level2_targets_many(session, user_ids)
+    return {
+        uid: Reach(level1=bool(contacts.get(uid)), level2=any(level2.get(uid, ([], []))))
+        for uid in user_ids
+    }
+
+
+async def raise_levels(
+    session: AsyncSession, items: Sequence[tuple[Subject, int]], now: datetime
+) -> int:
+    """Raise alert levels for many check-ins with a few statements; returns messages queued.
+
+    A level raised before is skipped (its alert row exists), so a retried tick tells
+    nobody twice. Recipients and messages are written with one statement each.
+    """
+    created = await checkin_store.create_alerts(session, [(c.id, lvl) for c, lvl in items], now)
+    todo = [(c, lvl, created[(c.id, lvl)]) for c, lvl in items if (c.id, lvl) in created]
+    if not todo:
+        return 0
+    contacts = await contact_store.contact_ids_many(
+        session, [c.user_id for c, lvl, _ in todo if lvl == 1]
+    )
+    level2 = await group_store.level2_targets_many(
+        session, [c.user_id for c, lvl, _ in todo if lvl == 2]
+    )
+    people = {p for ids in contacts.values() for p in ids}
+    people |= {p for ids, _ in level2.values() for p in ids}
     addresses = await user_store.addresses_of(session, people)
     langs = await user_store.langs_of(session, people)
-    found = [Target(addresses[p], p, langs.get(p, "en")) for p in people if p in addresses]
-    return found + [Target(chat, None, "en") for chat in chats]
+    names = await user_store.names_of(session, {c.user_id for c, _, _ in todo})
+    recipients: list[dict[str, Any]] = []
+    messages: list[tuple[Any, ...]] = []
+    for checkin, level, alert_id in todo:
+        if level == 1:
+            ids, chats = contacts.get(checkin.user_id, []), []
+        else:
+            ids, chats = level2.get(checkin.user_id, ([], []))
+        targets = [(addresses[p], p, langs.get(p, "en")) for p in ids if p in addresses]
+        targets += [(chat, None, "en") for chat in chats]
+        name = clean_name(names.get(checkin.user_id, ""))
+        for address, user_id, lang in targets:
+            recipients.append(
+                {"alert_id": alert_id, "platform": address.platform,
+                 "chat_id": address.chat_id, "user_id": user_id}
+            )  # fmt: skip
+            text = _alert_text(checkin, level, name, lang, now)
+            choices = ((Choice(t("alert.ack_button", lang), f"/ack {checkin.id}"),),)
+            out = Outgoing(address, text, choices, kind=MessageKind.ALERT)
+            messages.append((out, user_id, f"alert:{checkin.id}:{level}:{address}", alert_id))
+        log.info(
+            "alert raised",
+            extra={"action": "checkin.escalate", "checkin_id": checkin.id, "level": level,
+                   "told": len(targets)},
+        )  # fmt: skip
+    await checkin_store.add_recipients(session, recipients)
+    return await outbox.enqueue_many(session, messages, now=now)
 
 
-async def raise_level(session: AsyncSession, checkin: Checkin, level: int, now: datetime) -> int:
-    """Raise one alert level for a check-in; returns how many recipients were told."""
-    alert_id = await checkin_store.create_alert(session, checkin.id, level, now)
-    if alert_id is None:
-        return 0  # already raised by an earlier attempt
-    names = await user_store.names_of(session, [checkin.user_id])
-    name = clean_name(names.get(checkin.user_id, ""))
-    told = 0
-    for target in await _targets(session, checkin.user_id, level):
-        await checkin_store.add_recipient(
-            session, alert_id, target.address.platform, target.address.chat_id, target.user_id
-        )
-        text = _alert_text(checkin, level, name, target.lang, now)
-        choices = ((Choice(t("alert.ack_button", target.lang), f"/ack {checkin.id}"),),)
-        queued = await outbox.enqueue(
-            session,
-            Outgoing(target.address, text, choices, kind=MessageKind.ALERT),
-            now=now,
-            user_id=target.user_id,
-            dedupe_key=f"alert:{checkin.id}:{level}:{target.address}",
-            alert_id=alert_id,
-        )
-        told += int(queued)
-    log.info(
-        "alert raised",
-        extra={
-            "action": "checkin.escalate",
-            "checkin_id": checkin.id,
-            "level": level,
-            "told": told,
-        },
-    )
-    return told
-
-
-def _alert_text(checkin: Checkin, level: int, name: str, lang: str, now: datetime) -> str:
+def _alert_text(checkin: Subject, level: int, name: str, lang: str, now: datetime) -> str:
     ago = format_ago(now - checkin.due_at, lang)
     if checkin.kind in (Kind.SOS, Kind.DURESS):
         key = "alert.duress" if checkin.kind == Kind.DURESS else "alert.sos"

@@ -64,13 +64,9 @@ async def raise_emergency(ctx: Ctx, kind: Kind, message: str | None) -> int:
         grace_s=0, level2_after_s=0, duress=kind == Kind.DURESS, created_at=ctx.now,
     )  # fmt: skip
     checkin = await ctx.session.get_one(Checkin, checkin_id)
-    told = 0
-    for effect in effects:
-        if effect == Effect.ALERT_LEVEL1:
-            told += await alerts.raise_level(ctx.session, checkin, 1, ctx.now)
-        elif effect == Effect.ALERT_LEVEL2:
-            told += await alerts.raise_level(ctx.session, checkin, 2, ctx.now)
-    return told
+    levels = {Effect.ALERT_LEVEL1: 1, Effect.ALERT_LEVEL2: 2}
+    raised = [(checkin, levels[e]) for e in effects if e in levels]
+    return await alerts.raise_levels(ctx.session, raised, ctx.now)
 
 
 async def sos(ctx: Ctx, cmd: Command) -> None:

@@ -29,9 +29,11 @@ from bot.store import checkins as checkin_store
 from bot.store import privacy as privacy_store
 from bot.store import users as user_store
 from bot.store.db import transaction
-from bot.store.models import Checkin, Group, User
+from bot.store.models import Group, User
 
 log = logging.getLogger(__name__)
+
+NOBODY = Reach(level1=False, level2=False)
 
 BATCH = 500
 #: Retention purges scan history, not due work: at most once an hour per process.
@@ -119,16 +121,21 @@ async def _checkin_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, i
         if not rows:
             return None
         users, addresses, _ = await _context(session, {r.user_id for r in rows}, set())
+        escalating = [r.user_id for r in rows if r.state != State.PENDING]
+        reach = await alerts.reach_many(session, escalating)  # only escalation needs it
         done = 0
         quiet: list[tuple[Row[Any], Step]] = []  # reminders and silent moves: batched
+        raised: list[tuple[Any, int]] = []  # alert levels to raise: batched
         for row in rows:
-            step = await _decide(session, row, users[row.user_id], now)
+            step = _decide(row, users[row.user_id], reach.get(row.user_id, NOBODY), now)
             if step is None:
                 continue
             if set(step.effects) <= {Effect.REMIND}:
                 quiet.append((row, step))
-            else:
-                done += await _apply(session, row, step, now)
+            elif await checkin_store.apply_step(session, row.id, step):
+                done += 1
+                raised += _levels(row, step)
+        await alerts.raise_levels(session, raised, now)
         await checkin_store.apply_steps(session, [(row.id, step) for row, step in quiet])
         reminders = [
             (
@@ -148,8 +155,8 @@ async def _checkin_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, i
         return done + len(quiet), len(rows)
 
 
-async def _decide(session: AsyncSession, row: Row[Any], user: User, now: datetime) -> Step | None:
-    """The core's decision for one claimed check-in (reach is looked up only to escalate)."""
+def _decide(row: Row[Any], user: User, reach: Reach, now: datetime) -> Step | None:
+    """The core's decision for one claimed check-in."""
     snapshot = Snapshot(
         state=State(row.state), level=row.level, next_action_at=row.next_action_at,
         grace=timedelta(seconds=row.grace_s), level2_after=timedelta(seconds=row.level2_after_s),
@@ -159,26 +166,17 @@ async def _decide(session: AsyncSession, row: Row[Any], user: User, now: datetim
     paused = (
         user.paused_until is not None and user.paused_until > now and row.kind == Kind.SCHEDULED
     )
-    needs_reach = snapshot.state != State.PENDING
-    reach = await alerts.reach(session, row.user_id) if needs_reach else Reach(False, False)
     return advance(snapshot, now, reach, paused=paused)
 
 
-async def _apply(session: AsyncSession, row: Row[Any], step: Step, now: datetime) -> bool:
-    """Apply an escalating step and raise its alerts, in the tick's transaction."""
-    if not await checkin_store.apply_step(session, row.id, step):
-        return False  # an answer got there first
-    for effect in step.effects:
-        if effect in (Effect.ALERT_LEVEL1, Effect.ALERT_LEVEL2):
-            checkin = await session.get_one(Checkin, row.id)
-            level = 1 if effect == Effect.ALERT_LEVEL1 else 2
-            await alerts.raise_level(session, checkin, level, now)
-        elif effect == Effect.NOBODY_TO_ALERT:
-            log.warning(
-                "missed, nobody to alert",
-                extra={"action": "checkin.unreachable", "checkin_id": row.id},
-            )
-    return True
+def _levels(row: Row[Any], step: Step) -> list[tuple[Any, int]]:
+    """The alert levels an applied step raises (the claimed row carries what alerts need)."""
+    levels = {Effect.ALERT_LEVEL1: 1, Effect.ALERT_LEVEL2: 2}
+    if Effect.NOBODY_TO_ALERT in step.effects:
+        log.warning(
+            "missed, nobody to alert", extra={"action": "checkin.unreachable", "checkin_id": row.id}
+        )
+    return [(row, levels[e]) for e in step.effects if e in levels]
 
 
 def _reminder(to: Address, lang: str, kind: str, grace: timedelta) -> Outgoing:

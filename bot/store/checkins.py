@@ -253,29 +253,34 @@ async def last_answer(session: AsyncSession, user_id: int) -> Checkin | None:
 # -- alerts ------------------------------------------------------------------------
 
 
-async def create_alert(
-    session: AsyncSession, checkin_id: int, level: int, now: datetime
-) -> int | None:
-    """Record that a level was raised; None if it already was (UNIQUE(checkin_id, level))."""
+async def create_alerts(
+    session: AsyncSession, levels: Sequence[tuple[int, int]], now: datetime
+) -> dict[tuple[int, int], int]:
+    """Record several `(checkin_id, level)` alerts; returns ids of those newly raised.
+
+    Levels raised before (UNIQUE(checkin_id, level)) are skipped and absent.
+    """
+    if not levels:
+        return {}
+    table = Alert.__table__
     stmt = (
-        dialect_insert(session, Alert)
-        .values(checkin_id=checkin_id, level=level, created_at=now)
+        dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["checkin_id", "level"])
-        .returning(Alert.id)
+        .returning(table.c.id, table.c.checkin_id, table.c.level)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = [{"checkin_id": c, "level": lvl, "created_at": now} for c, lvl in levels]
+    rows = (await session.execute(stmt, params)).all()
+    return {(r.checkin_id, r.level): r.id for r in rows}
 
 
-async def add_recipient(
-    session: AsyncSession, alert_id: int, platform: str, chat_id: str, user_id: int | None
-) -> bool:
-    """Record one recipient of an alert; False if already told."""
-    stmt = (
-        dialect_insert(session, AlertRecipient)
-        .values(alert_id=alert_id, platform=platform, chat_id=chat_id, user_id=user_id)
-        .on_conflict_do_nothing(index_elements=["alert_id", "platform", "chat_id"])
+async def add_recipients(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Record recipients (`alert_id, platform, chat_id, user_id`) with one executemany."""
+    if not rows:
+        return
+    stmt = dialect_insert(session, AlertRecipient.__table__).on_conflict_do_nothing(
+        index_elements=["alert_id", "platform", "chat_id"]
     )
-    return bool((await session.execute(stmt)).rowcount)
+    await session.execute(stmt, list(rows))
 
 
 async def recipients_of(session: AsyncSession, checkin_id: int) -> Sequence[Row[Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -108,8 +109,25 @@ async def defenders_of(session: AsyncSession, contact_id: int) -> list[tuple[Con
 
 async def contact_ids(session: AsyncSession, defender_id: int) -> list[int]:
     """User ids of a defender's accepted contacts."""
-    stmt = select(Contact.contact_id).where(Contact.defender_id == defender_id).order_by(Contact.id)
-    return list((await session.execute(stmt)).scalars())
+    return (await contact_ids_many(session, [defender_id])).get(defender_id, [])
+
+
+async def contact_ids_many(
+    session: AsyncSession, defender_ids: Iterable[int]
+) -> dict[int, list[int]]:
+    """Accepted contacts of several defenders in one query (a burst of alerts)."""
+    ids = list(set(defender_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(Contact.defender_id, Contact.contact_id)
+        .where(Contact.defender_id.in_(ids))
+        .order_by(Contact.id)
+    )
+    found: dict[int, list[int]] = {}
+    for defender, contact in (await session.execute(stmt)).all():
+        found.setdefault(defender, []).append(contact)
+    return found
 
 
 async def unlink(session: AsyncSession, link_id: int, user_id: int) -> Contact | None:

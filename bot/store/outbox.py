@@ -85,11 +85,11 @@ async def enqueue(
 
 async def enqueue_many(
     session: AsyncSession,
-    items: Sequence[tuple[Outgoing, int | None, str | None]],
+    items: Sequence[tuple[Any, ...]],
     *,
     now: datetime,
 ) -> int:
-    """Queue many `(message, user_id, dedupe_key)` in the caller's transaction.
+    """Queue many `(message, user_id, dedupe_key[, alert_id])` in the caller's transaction.
 
     One executemany (sent as multi-row INSERTs by SQLAlchemy's "insertmanyvalues")
     instead of one statement each, so a tick's burst of prompts costs a few round
@@ -97,7 +97,10 @@ async def enqueue_many(
     """
     if not items:
         return 0
-    rows = [_row(out, now, user_id, key, None) for out, user_id, key in items]
+    rows = [
+        _row(out, now, user_id, key, rest[0] if rest else None)
+        for out, user_id, key, *rest in items
+    ]
     table = Outbox.__table__
     stmt = (
         dialect_insert(session, table)
