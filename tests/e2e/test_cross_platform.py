@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.store.models import Outbox
 from bot.transports.telegram import TelegramTransport
 from tests.support.clock import FakeClock
-from tests.support.harness import Harness
+from tests.support.harness import Harness, has, until
 from tests.support.servers.fake_signal import UNTRUSTED, FakeSignal
 from tests.support.servers.fake_telegram import FakeTelegram
 from tests.support.signal_harness import SignalSide, SignalUser, fast_signal, handled
@@ -37,10 +37,6 @@ TOMAS = TelegramUser("Tomas", 424242)
 TINA = TelegramUser("Tina", 515151)
 
 NINE = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-
-
-def has(messages: list[str], fragment: str) -> bool:
-    return any(fragment in m for m in messages)
 
 
 class TelegramSide:
@@ -100,10 +96,6 @@ async def both(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Both]:
         async with Harness(sqlite_url, clock, extra_transports=transports) as h:
             await sig.wait_connected()
             yield Both(h, SignalSide(h, sig), TelegramSide(h, tg))
-
-
-async def until(h: Harness, when: datetime) -> None:
-    await h.run_until(when, step=timedelta(minutes=15))
 
 
 async def test_signal_defender_with_a_telegram_and_a_signal_contact(both: Both) -> None:

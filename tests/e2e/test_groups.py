@@ -16,14 +16,10 @@ from bot.store.db import transaction
 from bot.store.models import Checkin, GroupMember, User
 from bot.store.users import find_user
 from tests.support.clock import FakeClock
-from tests.support.harness import Harness, contact_link
+from tests.support.harness import Harness, contact_link, has
 
 FIVE = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
-
-
-def has(messages: list[str], fragment: str) -> bool:
-    return any(fragment in m for m in messages)
 
 
 def code_in(messages: list[str]) -> str:

@@ -5,11 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.support.clock import FakeClock
-from tests.support.harness import Harness, contact_link
-
-
-def has(messages: list[str], fragment: str) -> bool:
-    return any(fragment in m for m in messages)
+from tests.support.harness import Harness, contact_link, has
 
 
 async def test_daily_checkin_in_bangkok_fires_at_nine_local(sqlite_url: str) -> None:

@@ -17,15 +17,11 @@ from bot.store.db import transaction
 from bot.store.models import Checkin, Contact, Group, GroupMember, User
 from bot.store.users import find_user
 from tests.support.clock import FakeClock
-from tests.support.harness import Harness
+from tests.support.harness import Harness, has
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 PIN_NEEDED = "That did not check you in: add your PIN, e.g. ok 1234"
 THANKS = "Thank you, you are checked in. How are you feeling? (optional)"
-
-
-def has(messages: list[str], fragment: str) -> bool:
-    return any(fragment in m for m in messages)
 
 
 async def user_id(h: Harness, name: str) -> int:

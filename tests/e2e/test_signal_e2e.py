@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.store.models import Checkin, Outbox, ProcessedInbound
 from tests.support.clock import FakeClock
-from tests.support.harness import Harness
+from tests.support.harness import Harness, has, until
 from tests.support.servers.fake_signal import FakeSignal
 from tests.support.signal_harness import SignalSide, SignalUser, fast_signal, signal_app
 
@@ -26,15 +26,6 @@ SAM = SignalUser("Sam", "7e6d5c4b-3a29-4817-a6b5-c4d3e2f1a0b9", "+15550002002")
 
 # 09:00 in Berlin (CEST, UTC+2) on Monday 1 June 2026.
 NINE_BERLIN = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
-
-
-def has(messages: list[str], fragment: str) -> bool:
-    return any(fragment in m for m in messages)
-
-
-async def until(h: Harness, when: datetime) -> None:
-    """Tick every 15 minutes up to `when` (every due time in these stories is on the quarter)."""
-    await h.run_until(when, step=timedelta(minutes=15))
 
 
 @pytest.fixture

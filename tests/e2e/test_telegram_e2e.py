@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from bot.store.models import Checkin, Contact, Invite, ProcessedInbound
 from tests.support.clock import FakeClock
-from tests.support.harness import Harness
+from tests.support.harness import has, until
 from tests.support.servers.fake_telegram import FakeTelegram
 from tests.support.telegram_harness import TelegramSide, TelegramUser, telegram_app
 
@@ -29,15 +29,6 @@ GROUP = -4001  # a basic group: Telegram ids of groups are negative
 
 # 09:00 in Berlin (CEST, UTC+2) on Monday 1 June 2026.
 NINE_BERLIN = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
-
-
-def has(messages: list[str], fragment: str) -> bool:
-    return any(fragment in m for m in messages)
-
-
-async def until(h: Harness, when: datetime) -> None:
-    """Tick every 15 minutes up to `when` (every due time in these stories is on the quarter)."""
-    await h.run_until(when, step=timedelta(minutes=15))
 
 
 @pytest.fixture

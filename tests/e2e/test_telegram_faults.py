@@ -21,7 +21,7 @@ from bot.core.model import Outgoing
 from bot.store import outbox as outbox_store
 from bot.store.models import Checkin, Outbox, ProcessedInbound
 from tests.support.clock import FakeClock
-from tests.support.harness import Harness
+from tests.support.harness import Harness, has, until
 from tests.support.servers.fake_telegram import FakeTelegram
 from tests.support.telegram_harness import (
     MigratingFake,
@@ -46,14 +46,6 @@ FIRST_CONTACT = [
     "runs this bot can read what you send here. If you are at high risk, use Holdfast on "
     "Signal instead.",
 ]
-
-
-def has(messages: list[str], fragment: str) -> bool:
-    return any(fragment in m for m in messages)
-
-
-async def until(h: Harness, when: datetime) -> None:
-    await h.run_until(when, step=timedelta(minutes=15))
 
 
 @pytest.fixture

@@ -132,3 +132,13 @@ async def contact_link(h: Harness, defender: str, contact: str) -> None:
     code = next(line.split()[-1] for line in reply[-1].splitlines() if line.startswith("accept "))
     answer = await h.say(contact, f"accept {code}")
     assert any("trusted contact of" in a for a in answer), answer
+
+
+def has(messages: list[str], fragment: str) -> bool:
+    """True if any message contains `fragment`."""
+    return any(fragment in m for m in messages)
+
+
+async def until(h: Harness, when: datetime) -> None:
+    """Tick every 15 minutes up to `when` (for stories whose due times are on the quarter)."""
+    await h.run_until(when, step=timedelta(minutes=15))
