@@ -67,6 +67,15 @@ def _to_bool(value: Any, from_env: bool) -> bool:
     raise _Invalid("type.bool")
 
 
+def _to_list(value: Any, from_env: bool) -> tuple[str, ...]:
+    """A list of text: a TOML array of strings, or comma-separated in the environment."""
+    if from_env:
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise _Invalid("type.list")
+
+
 def _to_duration(value: Any, from_env: bool) -> timedelta:
     if not isinstance(value, str):
         raise _Invalid("type.duration")
@@ -81,6 +90,7 @@ _CONVERTERS: dict[str, Callable[[Any, bool], Any]] = {
     "int": _to_int,
     "bool": _to_bool,
     "timedelta": _to_duration,
+    "tuple[str, ...]": _to_list,
 }
 
 

@@ -34,6 +34,7 @@ MESSAGES = {
     "type.int": "is not a whole number; write it without quotes, e.g. {name} = 8443",
     "type.bool.env": "is not true or false; use true/false, 1/0 or yes/no",
     "type.bool": "is not true or false; write it without quotes, e.g. {name} = true",
+    "type.list": 'is not a list of text; write it like {name} = ["telegram:123456"]',
     "type.duration": 'is not a duration; write it in quotes, e.g. {name} = "{example}"',
     "duration.invalid": "is not a duration; write it like 90s, 45m, 3h, 2d or 1h30m",
     "duration.too_long": "is longer than {max}, the most allowed",
@@ -71,6 +72,12 @@ MESSAGES = {
     "the other",
     "timezone": "{shown} an IANA time zone; use a name like UTC, Europe/Berlin or "
     "America/Bogota{hint}",
+    "ops.listen": "must be host:port for the health endpoint, e.g. 127.0.0.1:9464, or empty "
+    "to turn it off",
+    "ops.heartbeat_url": "must be an http:// or https:// URL (the check URL your dead-man's "
+    "switch service gave you), or empty",
+    "ops.operator_chat": '"{chat}" is not a chat; write "platform:chat_id" with platform '
+    'telegram, signal or console, e.g. "telegram:123456789"',
     "secret_key": "is too short (at least 32 characters); make one with: {make} and set "
     "HOLDFAST_SECURITY_SECRET_KEY",
 }

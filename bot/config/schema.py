@@ -80,6 +80,20 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True)
+class OpsSettings:
+    """How the people who run Holdfast watch it: health endpoint, heartbeat, operator chats."""
+
+    #: host:port of /healthz, /readyz and /metrics; empty turns the endpoint off
+    listen: str = "127.0.0.1:9464"
+    #: requested after healthy ticks (at most once a minute): an external dead-man's switch
+    heartbeat_url: str = ""
+    #: "platform:chat_id" chats told about failures, captchas and outages
+    operator_chats: tuple[str, ...] = ()
+    #: a standby takes over a single-holder role (ingest leader) after this
+    failover: timedelta = timedelta(seconds=15)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the app needs, validated; `source` is the file path or "defaults"."""
 
@@ -89,6 +103,7 @@ class Settings:
     checkins: CheckinSettings = field(default_factory=CheckinSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
     source: str = "defaults"
 
 
@@ -122,6 +137,7 @@ SECTIONS: dict[str, type] = {
     "checkins": CheckinSettings,
     "scheduler": SchedulerSettings,
     "security": SecuritySettings,
+    "ops": OpsSettings,
 }
 #: Values never repeated in a message: secrets, personal data, URLs that may hold passwords.
 NEVER_ECHO = frozenset(
@@ -133,5 +149,6 @@ NEVER_ECHO = frozenset(
         "telegram.base_url",
         "signal.phone_number",
         "security.secret_key",
+        "ops.heartbeat_url",
     }
 )

@@ -23,6 +23,7 @@ _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 _BOT_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
+_PLATFORMS = frozenset({"telegram", "signal", "console"})
 _NOT_ZONES = frozenset({"localtime", "posixrules"})  # host-specific files, not IANA names
 
 
@@ -142,6 +143,19 @@ def _check_timezone(settings: Settings, check: Check) -> None:
     check.add("checkins.default_timezone", "timezone", shown=shown, hint=hint)
 
 
+def _check_ops(settings: Settings, check: Check) -> None:
+    ops = settings.ops
+    if ops.listen and not _is_host_port(ops.listen):
+        check.add("ops.listen", "ops.listen")
+    if ops.heartbeat_url and not _is_url(ops.heartbeat_url, ("http", "https")):
+        check.add("ops.heartbeat_url", "ops.heartbeat_url")
+    for chat in ops.operator_chats:
+        platform, sep, chat_id = chat.partition(":")
+        if not (sep and platform in _PLATFORMS and chat_id.strip() and chat.isprintable()):
+            check.add("ops.operator_chats", "ops.operator_chat", chat=chat[:40])
+    _bounded(check, "ops.failover", ops.failover, timedelta(seconds=5), timedelta(minutes=10))
+
+
 def _check_secret_key(settings: Settings, check: Check) -> None:
     if settings.security.secret_key and len(settings.security.secret_key) < 32:
         check.add("security.secret_key", "secret_key")
@@ -154,5 +168,6 @@ VALIDATORS: tuple[Callable[[Settings, Check], None], ...] = (
     _check_signal,
     _check_durations,
     _check_timezone,
+    _check_ops,
     _check_secret_key,
 )

@@ -295,3 +295,38 @@ class ProcessedInbound(Base):
     platform: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OpsReport(Base):
+    """A report already made to the operators, so an event is told once per dedupe key."""
+
+    __tablename__ = "ops_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    event: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OpsLease(Base):
+    """A role one process holds at a time (an ingest leader, the SQLite scheduler).
+
+    The holder renews `lease_until`; another process may take the row once it has
+    passed, so a dead holder is replaced within one lease (`ops.failover`).
+    """
+
+    __tablename__ = "ops_leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OpsBeat(Base):
+    """When something last happened healthily ("tick": the last healthy scheduler tick).
+
+    Kept in the database, so a restarted process knows how long nobody was ticking.
+    """
+
+    __tablename__ = "ops_beats"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -343,6 +343,14 @@ INVALID = [
     # security
     ("", {"HOLDFAST_SECURITY_SECRET_KEY": "short"}, "security.secret_key", "token_urlsafe(32)"),
     ("", {"HOLDFAST_SECURITY_SECRET_KEY": "k" * 31}, "security.secret_key", "at least 32"),
+    # ops
+    ("", {"HOLDFAST_OPS_LISTEN": "9464"}, "ops.listen", "host:port"),
+    ("", {"HOLDFAST_OPS_HEARTBEAT_URL": "hc-ping.com/x"}, "ops.heartbeat_url", "http://"),
+    ("", {"HOLDFAST_OPS_OPERATOR_CHATS": "telegram:1,12345"}, "ops.operator_chats", '"12345"'),
+    ("", {"HOLDFAST_OPS_OPERATOR_CHATS": "irc:#ops"}, "ops.operator_chats", "telegram, signal"),
+    ('[ops]\noperator_chats = "telegram:1"\n', {}, "ops.operator_chats", "list of text"),
+    ("[ops]\noperator_chats = [1]\n", {}, "ops.operator_chats", "list of text"),
+    ("", {"HOLDFAST_OPS_FAILOVER": "2s"}, "ops.failover", "between 5s and 10m"),
 ]
 
 
@@ -382,6 +390,8 @@ def test_problem_names_the_env_var_only_when_the_value_came_from_there(
         {"HOLDFAST_CHECKINS_MIN_TIMER": "1m", "HOLDFAST_CHECKINS_MAX_TIMER": "2m"},
         {"HOLDFAST_SCHEDULER_TICK": "1m", "HOLDFAST_SECURITY_INVITE_TTL": "5m"},
         {"HOLDFAST_SECURITY_SECRET_KEY": GOOD_KEY, "HOLDFAST_TELEGRAM_TOKEN": GOOD_TOKEN},
+        {"HOLDFAST_OPS_LISTEN": "", "HOLDFAST_OPS_HEARTBEAT_URL": "https://hc-ping.com/u"},
+        {"HOLDFAST_OPS_OPERATOR_CHATS": "telegram:-100123, signal:+15555550123"},
     ],
 )
 def test_valid_edge_values_pass(env: dict[str, str]) -> None:
@@ -492,3 +502,16 @@ def test_syntax_error_does_not_echo_the_line(tmp_path: Path) -> None:
 def env_key_of(name: str) -> str:
     section, _, key = name.removeprefix("HOLDFAST_").lower().partition("_")
     return f"{section}.{key}"
+
+
+def test_operator_chats_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text('[ops]\noperator_chats = ["telegram:1", "signal:+15555550123"]\n')
+    assert load_settings(path, env={}).ops.operator_chats == ("telegram:1", "signal:+15555550123")
+    env = {"HOLDFAST_OPS_OPERATOR_CHATS": " telegram:2 , console:ops,"}
+    assert load_settings(path, env=env).ops.operator_chats == ("telegram:2", "console:ops")
+
+
+def test_heartbeat_url_is_never_echoed() -> None:
+    found = check_config(env={"HOLDFAST_OPS_HEARTBEAT_URL": "ftp://hc/SECRET-UUID"})
+    assert found and all("SECRET" not in str(p) for p in found)

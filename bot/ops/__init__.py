@@ -1,0 +1,1 @@
+"""Running Holdfast for an organisation: operator reports, health, roles and outages."""
