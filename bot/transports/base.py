@@ -39,6 +39,20 @@ class RateLimited(TransientDeliveryError):
         self.retry_after = float(retry_after)
 
 
+class CaptchaRequired(RateLimited):
+    """A rate limit that waiting does not lift: an operator must solve a captcha.
+
+    Attributes:
+        token: the platform's challenge token (not personal data).
+        command: the exact instruction for the operator, with the token in it.
+    """
+
+    def __init__(self, retry_after: float, token: str, command: str, message: str) -> None:
+        super().__init__(retry_after, message)
+        self.token = token
+        self.command = command
+
+
 class PermanentDeliveryError(DeliveryError):
     """The platform rejected the message itself (bad request): retrying won't help."""
 

@@ -19,7 +19,7 @@ from bot.store.models import Outbox
 from bot.transports.telegram import TelegramTransport
 from tests.support.clock import FakeClock
 from tests.support.harness import Harness, has, until
-from tests.support.servers.fake_signal import UNTRUSTED, FakeSignal
+from tests.support.servers.fake_signal import UNTRUSTED_MASTER, FakeSignal
 from tests.support.servers.fake_telegram import FakeTelegram
 from tests.support.signal_harness import SignalSide, SignalUser, fast_signal, handled
 
@@ -162,7 +162,7 @@ async def test_a_changed_safety_number_is_reported_to_the_other_contact(both: Bo
     s.clear()
 
     # Sam's phone may have been seized: signal-cli refuses the new identity key.
-    s.fake.fail_next_send(400, body={"error": UNTRUSTED.format(recipient=SAM.uuid)})
+    s.fake.fail_next_send(400, body={"error": UNTRUSTED_MASTER})
     await until(h, NINE + timedelta(minutes=45))
     await h.deliver()  # the report about the failed alert
     assert s.new_for(SAM) == []

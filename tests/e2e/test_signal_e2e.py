@@ -232,10 +232,13 @@ async def test_an_alert_rate_limited_without_retry_after_still_arrives_once(
 ) -> None:
     await defender_with_daily_checkin(s)
     await until(s.h, NINE_BERLIN + timedelta(minutes=44))
-    fake.fail_next_send(429)  # no Retry-After: the transport's default (5 s)
+    fake.fail_next_send(429)  # the real 429: no Retry-After, so a minute first
     await until(s.h, NINE_BERLIN + timedelta(minutes=45))
     assert s.new_for(SAM) == []
-    clock.advance(timedelta(seconds=6))
+    clock.advance(timedelta(seconds=59))
+    await s.h.deliver()
+    assert s.new_for(SAM) == []
+    clock.advance(timedelta(seconds=2))
     await s.h.deliver()
     [alert] = s.new_for(SAM)
     assert alert.startswith("SAFETY ALERT: Dina has not checked in.")

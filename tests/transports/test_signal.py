@@ -13,6 +13,7 @@ import pytest
 
 from bot.core.model import Address, Attachment, Choice, Incoming, Outgoing, Sender
 from bot.transports.base import (
+    CaptchaRequired,
     PermanentDeliveryError,
     RateLimited,
     RecipientUnreachable,
@@ -21,7 +22,15 @@ from bot.transports.base import (
 )
 from bot.transports.signal import SignalSetupError, SignalTransport
 from bot.transports.signal.errors import redact, retry_after
-from tests.support.servers.fake_signal import UNREGISTERED, UNTRUSTED, FakeSignal
+from tests.support.servers.fake_signal import (
+    GENERIC,
+    IO_FAILURE,
+    UNREGISTERED,
+    UNTRUSTED_0100,
+    UNTRUSTED_MASTER,
+    FakeSignal,
+    rate_limit_body,
+)
 
 ADA = "5b2f3c1e-8d4a-4f6b-9c2d-1e0a7b3c4d5e"
 ADA_NUMBER = "+15550001234"
@@ -162,6 +171,87 @@ async def test_edits_are_marked_and_attachments_have_no_text(
     assert (captioned.has_text, captioned.text) == (True, "a caption")
 
 
+async def test_a_photo_captioned_ok_a_quoted_picture_and_a_voice_note_check_in(
+    transport: SignalTransport, fake: FakeSignal, inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    # signal-cli's attachments carry no isVoiceNote, which signalbot 2.2.1 requires.
+    await fake.push_message(ADA, "ok", attachments=["image/jpeg"])
+    await fake.push_message(ADA, "ok 4", quoted_image=True)
+    await fake.push_message(ADA, None, attachments=["audio/aac"])
+    photo, quote, voice = await inbox.wait(3)
+    assert (photo.text, photo.has_text) == ("ok", True)
+    assert (quote.text, quote.has_text) == ("ok 4", True)
+    assert (voice.text, voice.has_text) == ("", False)
+    assert "signal.media_dropped" not in _actions(caplog)  # read whole, not by the fallback
+
+
+async def test_a_frame_with_null_fields_parses(
+    transport: SignalTransport, fake: FakeSignal, inbox: Inbox
+) -> None:
+    envelope = {
+        "source": ADA,
+        "sourceNumber": None,  # a hidden number
+        "sourceUuid": ADA,
+        "sourceName": None,
+        "sourceDevice": 1,
+        "timestamp": 1700000000000,
+        "serverReceivedTimestamp": 1700000000005,
+        "serverDeliveredTimestamp": 1700000000009,
+        "dataMessage": {
+            "timestamp": 1700000000000,
+            "message": "ok",
+            "expiresInSeconds": 0,
+            "viewOnce": False,
+            "mentions": None,
+            "attachments": None,
+            "quote": None,
+            "groupInfo": None,
+        },
+    }
+    await fake.push_envelope(envelope)
+    [incoming] = await inbox.wait(1)
+    assert (incoming.text, incoming.sender) == ("ok", Sender("signal", ADA, ""))
+
+
+async def test_text_is_kept_when_an_attachment_cannot_be_read(
+    transport: SignalTransport, fake: FakeSignal, inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    ts = fake.next_timestamp()
+    envelope = fake._envelope(ADA, None, "Ada", ts)
+    envelope["dataMessage"] = {
+        "timestamp": ts,
+        "message": "ok",
+        "attachments": [{"contentType": "image/jpeg", "id": "x", "size": "not a number"}],
+    }
+    await fake.push_envelope(envelope)
+    [incoming] = await inbox.wait(1)
+    assert (incoming.text, incoming.has_text) == ("ok", True)
+    assert "signal.media_dropped" in _actions(caplog)
+
+
+async def test_the_socket_is_read_while_a_message_is_being_handled(fake: FakeSignal) -> None:
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def slow(incoming: Incoming) -> None:
+        await release.wait()
+        handled.append(incoming.text)
+
+    signal = make_transport(fake)
+    await signal.start(slow)
+    try:
+        await fake.wait_connected()
+        for text in ("one", "two", "three"):
+            await fake.push_message(ADA, text)
+        # The first is in the handler; the others were read off the socket anyway.
+        await fake.wait_for(lambda: signal.backlog == 2)
+        release.set()
+        await fake.wait_for(lambda: len(handled) == 3)
+        assert handled == ["one", "two", "three"] and signal.backlog == 0
+    finally:
+        await signal.stop()
+
+
 async def test_a_failing_app_handler_is_retried(fake: FakeSignal) -> None:
     calls: list[Incoming] = []
 
@@ -251,16 +341,81 @@ async def test_500_is_transient(transport: SignalTransport, fake: FakeSignal) ->
     assert fake.messages_to(ADA) == ["hello"]
 
 
-async def test_429_is_rate_limited_with_retry_after(
+async def test_429_without_retry_after_backs_off_from_a_minute_doubling(
     transport: SignalTransport, fake: FakeSignal
 ) -> None:
-    fake.fail_next_send(429, headers={"Retry-After": "7"})
+    # The real 429 has no Retry-After header and a token-less challenge list.
+    fake.fail_next_send(429, count=3)
+    waits = []
+    for _ in range(3):
+        with pytest.raises(RateLimited) as caught:
+            await transport.send(to(ADA))
+        assert not isinstance(caught.value, CaptchaRequired)
+        waits.append(caught.value.retry_after)
+    assert waits == [60.0, 120.0, 240.0]
+    await transport.send(to(ADA))  # a success ends the streak
+    fake.fail_next_send(429, headers={"Retry-After": "7"})  # a header, if ever sent, wins
     fake.fail_next_send(429)
-    with pytest.raises(RateLimited) as first:
+    with pytest.raises(RateLimited) as header:
         await transport.send(to(ADA))
-    with pytest.raises(RateLimited) as second:
+    with pytest.raises(RateLimited) as after:
         await transport.send(to(ADA))
-    assert (first.value.retry_after, second.value.retry_after) == (7.0, 5.0)
+    assert (header.value.retry_after, after.value.retry_after) == (7.0, 120.0)
+    assert fake.messages_to(ADA) == ["hello"]
+
+
+async def test_captcha_challenge_tells_the_operator_the_command_once(
+    transport: SignalTransport, fake: FakeSignal, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    token = "5bd2b1d8-4f2a-4c57-a0a3-challenge"
+    fake.fail_next_send(429, count=2, body=rate_limit_body(fake.number, token))
+    for _ in range(2):
+        with pytest.raises(CaptchaRequired) as caught:
+            await transport.send(to(ADA))
+    assert caught.value.token == token
+    [told] = [r for r in caplog.records if getattr(r, "action", "") == "ops.signal_captcha"]
+    line = told.getMessage()
+    assert f"{fake.service}/v1/accounts/" in line and "/rate-limit-challenge" in line
+    assert f'"challenge_token": "{token}"' in line and "signalcaptcha://" in line
+    assert fake.number not in line and "\n" not in line
+
+
+async def test_generic_failure_is_retried_and_delivered_once_the_service_recovers(
+    transport: SignalTransport, fake: FakeSignal
+) -> None:
+    # Signal's servers unreachable: signal-cli's bare "Failed to send message".
+    fake.fail_next_send(400, body={"error": GENERIC})
+    fake.fail_next_send(400, body={"error": IO_FAILURE})
+    for _ in range(2):
+        with pytest.raises(TransientDeliveryError) as caught:
+            await transport.send(to(ADA))
+        assert not isinstance(caught.value, RateLimited)
+    assert ("GET", f"/v1/identities/{fake.number}") in fake.requests  # asked before deciding
+    await transport.send(to(ADA))
+    assert fake.messages_to(ADA) == ["hello"]
+
+
+async def test_generic_failure_is_unreachable_only_when_the_service_says_so(
+    transport: SignalTransport, fake: FakeSignal
+) -> None:
+    fake.unregistered.add(ADA_NUMBER)
+    fake.fail_next_send(400, count=4)  # the generic text
+    with pytest.raises(RecipientUnreachable) as unregistered:
+        await transport.send(to(ADA_NUMBER))
+    assert "not registered" in str(unregistered.value)
+    assert ADA_NUMBER not in str(unregistered.value)
+    fake.identities[ADA] = "UNTRUSTED"
+    with pytest.raises(RecipientUnreachable) as untrusted:
+        await transport.send(to(ADA))
+    assert "safety number changed" in str(untrusted.value)
+    fake.lookups_fail = True  # the look-ups cannot reach Signal either: retry
+    with pytest.raises(TransientDeliveryError) as unknown:
+        await transport.send(to(ADA_NUMBER))
+    assert not isinstance(unknown.value, PermanentDeliveryError)
+    fake.lookups_fail = False
+    with pytest.raises(TransientDeliveryError):  # registered, trusted: a network failure
+        await transport.send(to(BOB))
 
 
 async def test_unregistered_recipient_is_unreachable(
@@ -273,14 +428,15 @@ async def test_unregistered_recipient_is_unreachable(
     assert ADA_NUMBER not in str(caught.value)
 
 
+@pytest.mark.parametrize("wording", [UNTRUSTED_0100, UNTRUSTED_MASTER])
 async def test_changed_safety_number_is_unreachable_and_not_trusted(
-    transport: SignalTransport, fake: FakeSignal
+    transport: SignalTransport, fake: FakeSignal, wording: str
 ) -> None:
-    fake.fail_next_send(400, body={"error": UNTRUSTED.format(recipient=ADA)})
+    fake.fail_next_send(400, body={"error": wording})
     with pytest.raises(RecipientUnreachable) as caught:
         await transport.send(to(ADA))
     assert "safety number changed" in str(caught.value)
-    assert [path for _, path in fake.requests if "identities" in path] == []
+    assert [m for m, path in fake.requests if "identities" in path and m != "GET"] == []
 
 
 async def test_recipient_failure_inside_a_201_is_reported(
@@ -300,10 +456,18 @@ async def test_recipient_failure_inside_a_201_is_reported(
 
 
 async def test_other_400_is_permanent(transport: SignalTransport, fake: FakeSignal) -> None:
+    # REST's own request validation (api.go), e.g. a malformed attachment.
     fake.fail_next_send(400, body={"error": "Couldn't process request - invalid request"})
     with pytest.raises(PermanentDeliveryError) as caught:
         await transport.send(to(ADA))
     assert not isinstance(caught.value, RecipientUnreachable)
+
+
+async def test_a_group_the_bot_left_is_unreachable(
+    transport: SignalTransport, fake: FakeSignal
+) -> None:
+    with pytest.raises(RecipientUnreachable):
+        await transport.send(to("group.bm90IGEgZ3JvdXA="))
 
 
 async def test_time_out_at_send_is_transient(fake: FakeSignal, inbox: Inbox) -> None:
@@ -503,7 +667,7 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     now = email.utils.parsedate_to_datetime(date).timestamp() - 10
     assert retry_after({"Retry-After": "12"}) == 12.0
     assert retry_after({"Retry-After": date}, now=now) == 10.0
-    assert retry_after({"Retry-After": "soon"}) == retry_after({}) == 5.0
+    assert retry_after({"Retry-After": "soon"}) is retry_after({}) is None  # the backoff decides
 
 
 def test_redact_removes_every_phone_number() -> None:

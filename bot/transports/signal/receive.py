@@ -8,7 +8,20 @@ command does, so ordinary group chatter never reaches the router and nothing of 
 is stored.
 
 Parsing goes through signalbot's public `parse()`, so the envelope schema is the
-library's, not ours.
+library's, not ours; but the library's schema is stricter than what the real server
+sends, so every frame is normalised first (`normalise`):
+
+- signalbot 2.2.1 requires `isVoiceNote` on every attachment
+  (`_generated/receive/attachment.py`: `is_voice_note: bool = Field(...)`), which
+  signal-cli <= 0.14.6 never writes (`json/JsonAttachment.java` has no such field),
+  so without a default a photo captioned "ok", a voice note or a reply quoting a
+  picture would fail validation as a whole and be lost;
+- signal-cli writes absent fields as `null` (its ObjectMapper has no NON_NULL
+  default, `util/Util.java`); nulls are dropped so the models' defaults apply.
+
+If a message still fails validation, it is parsed again without its media (the
+attachments, quote, previews, shared contacts, sticker): a message whose text can be
+read is never dropped because of what is attached to it.
 """
 
 from __future__ import annotations
@@ -38,6 +51,9 @@ DEFAULT_GROUP_COMMANDS = frozenset({"group_alerts", "/group_alerts", "ack", "/ac
 #: Signal puts U+FFFC (object replacement character) where a mention sits in the
 #: text, e.g. "@Holdfast /ack" arrives as "\ufffc /ack".
 _MENTION = "\ufffc"
+
+#: Data-message parts that carry media rather than what the person typed.
+_MEDIA_PARTS = ("attachments", "quote", "previews", "contacts", "sticker")
 
 #: Envelope parts that never carry a person's message to the bot.
 _IGNORED_PARTS = ("receiptMessage", "typingMessage", "callMessage", "storyMessage")
@@ -112,8 +128,10 @@ async def to_incoming(
     if reason is not None:
         log.debug("ignored a Signal envelope (%s)", reason, extra={"action": "signal.ignored"})
         return None
+    frame = normalise(frame)
+    has_media = any(part in data for data in _data_parts(frame) for part in _MEDIA_PARTS)
     try:
-        message = await parse(api, raw)
+        message = await _parse(api, frame)
     except (UnknownMessageFormatError, pydantic.ValidationError) as exc:
         log.warning(
             "could not parse a Signal envelope (%s)",
@@ -124,7 +142,47 @@ async def to_incoming(
     if not isinstance(message, DataMessage):  # reactions, remote deletes, group updates
         log.debug("ignored a Signal %s", type(message).__name__, extra={"action": "signal.ignored"})
         return None
-    return _from_data_message(message, group_commands)
+    return _from_data_message(message, group_commands, has_media)
+
+
+def normalise(value: Any) -> Any:
+    """The frame as signalbot's models accept it: nulls dropped, attachment defaults set.
+
+    Every object with a `contentType` is an attachment in signal-cli's output (or a
+    quoted attachment, whose model ignores the extra field).
+    """
+    if isinstance(value, list):
+        return [normalise(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    clean = {key: normalise(item) for key, item in value.items() if item is not None}
+    if "contentType" in clean:
+        clean.setdefault("isVoiceNote", False)
+    return clean
+
+
+async def _parse(api: SignalAPI, frame: dict[str, Any]) -> object:
+    """Signalbot's `parse()`; on a validation error, once more without the media parts."""
+    try:
+        return await parse(api, json.dumps(frame))
+    except pydantic.ValidationError:
+        stripped = json.loads(json.dumps(frame))
+        for data in _data_parts(stripped):
+            for part in _MEDIA_PARTS:
+                data.pop(part, None)
+        message = await parse(api, json.dumps(stripped))
+        log.warning(
+            "a Signal message's attachments could not be read; its text was kept",
+            extra={"action": "signal.media_dropped"},
+        )
+        return message
+
+
+def _data_parts(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    """The data messages of a frame: the message itself, or the new version of an edit."""
+    envelope = frame.get("envelope") or {}
+    parts = [envelope.get("dataMessage"), (envelope.get("editMessage") or {}).get("dataMessage")]
+    return [part for part in parts if isinstance(part, dict)]
 
 
 def _decode(raw: str) -> dict[str, Any] | None:
@@ -136,7 +194,9 @@ def _decode(raw: str) -> dict[str, Any] | None:
     return frame if isinstance(frame, dict) else None
 
 
-def _from_data_message(message: DataMessage, group_commands: frozenset[str]) -> Incoming | None:
+def _from_data_message(
+    message: DataMessage, group_commands: frozenset[str], has_media: bool
+) -> Incoming | None:
     sender_id = message.source_uuid or message.source_number
     if not sender_id:
         return None
@@ -145,7 +205,7 @@ def _from_data_message(message: DataMessage, group_commands: frozenset[str]) -> 
     if in_group:
         text = text.lstrip(_MENTION + " \t")
     has_text = bool(text.strip())
-    if not has_text and not (message.attachments or message.sticker):
+    if not has_text and not has_media:
         # Expiry-timer changes, profile-key updates, polls: nothing a person typed.
         return None
     if in_group and not is_group_command(text, group_commands):

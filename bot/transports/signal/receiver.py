@@ -8,6 +8,19 @@ it reconnects within `reconnect_min` seconds, then with capped exponential
 backoff and jitter while the service stays away; it logs a long outage once at
 ERROR (action "signal.disconnected") and logs the recovery.
 
+The socket is read by one task and frames are handled by another, through a queue:
+signal-cli-rest-api applies no backpressure. Its JSON-RPC reader hands each
+notification to each websocket goroutine with a non-blocking send on an unbuffered
+channel (`jsonrpc2.go`: `select { case c <- resp1: … default: log.Debug("Couldn't
+send message to golang channel, as there's no receiver") }`), and that goroutine is
+not listening while it writes the previous frame (`api.go` `handleSignalReceive`:
+`ws.WriteMessage`), which blocks when this client stops reading. A message that
+arrives then is dropped after signal-cli has acknowledged it to Signal: lost for
+good. So the reader never waits for the app; it only waits when `queue_size`
+frames are already queued. The loss window that remains (a message arriving while
+the previous one is being written, or while no client is connected) is in
+docs/threat-model.md.
+
 signalbot 2.2 is not used for this loop: its `MessagesClient.receive()` hides the
 handshake (so nobody can tell when it is connected), and after a clean close its
 generator simply ends, `_produce` returns and `rerun_on_exception` returns with it,
@@ -35,10 +48,10 @@ FrameHandler = Callable[[str], Awaitable[None]]
 
 
 class Receiver:
-    """One supervised websocket: connect, pump frames to a handler, reconnect.
+    """One supervised websocket: connect, queue frames for a handler, reconnect.
 
-    The handler is awaited frame by frame, in order, and must not raise; while it
-    runs, signal-cli-rest-api holds later messages (backpressure, not loss).
+    The handler is awaited frame by frame, in order, in its own task, and must not
+    raise; the socket keeps being read while it runs (see the module docstring).
     """
 
     def __init__(
@@ -51,6 +64,7 @@ class Receiver:
         reconnect_max: float,
         long_disconnect: float,
         heartbeat: float,
+        queue_size: int = 10_000,
     ) -> None:
         self._session = session
         self._url = url
@@ -61,8 +75,8 @@ class Receiver:
         self._heartbeat = heartbeat
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._consumer: asyncio.Task[None] | None = None
+        self._frames: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self._closing = False
         self._streak = 0  # reconnect attempts since the last stable connection
 
@@ -70,6 +84,11 @@ class Receiver:
     def connected(self) -> bool:
         """True while the websocket is open."""
         return self._ws is not None and not self._ws.closed
+
+    @property
+    def backlog(self) -> int:
+        """Frames read off the socket and not yet handed to the handler."""
+        return self._frames.qsize()
 
     async def open(self) -> None:
         """Connect once, then keep receiving in a background task.
@@ -80,16 +99,28 @@ class Receiver:
         self._ws = await self._connect()
         self._task = asyncio.create_task(self._run(), name="holdfast-signal-receive")
         self._task.add_done_callback(_report_exit)
+        self._consumer = asyncio.create_task(self._consume(), name="holdfast-signal-frames")
+        self._consumer.add_done_callback(_report_exit)
 
     async def close(self, grace: float) -> None:
-        """Stop receiving: let a frame being handled finish (up to `grace` s), then cancel."""
+        """Stop reading, let the frames already read be handled (up to `grace` s), then cancel."""
         self._closing = True
         task, self._task = self._task, None
         if task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), grace)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._frames.join(), grace)
+            consumer.cancel()
+            await asyncio.gather(consumer, return_exceptions=True)
+            if left := self._frames.qsize():
+                log.error(
+                    "%d Signal messages were received but not handled before stopping",
+                    left,
+                    extra={"action": "signal.unhandled_at_stop", "count": left},
+                )
         ws, self._ws = self._ws, None
         if ws is not None:
             await ws.close()
@@ -120,18 +151,26 @@ class Receiver:
             )
             self._ws = await self._reconnect(lost_at)
 
+    async def _consume(self) -> None:
+        """Hand queued frames to the handler, one at a time, in order."""
+        while True:
+            raw = await self._frames.get()
+            try:
+                await self._handler(raw)
+            except Exception:  # the handler must not raise; a bug must not stop the others
+                log.error("a Signal frame handler failed", extra={"action": "signal.frame_failed"})
+                log.debug("frame handler failure", exc_info=True)
+            finally:
+                self._frames.task_done()
+
     async def _pump(self, ws: aiohttp.ClientWebSocketResponse) -> str:
-        """Hand frames to the handler until the socket ends; say how it ended."""
+        """Queue frames for the handler until the socket ends; say how it ended."""
         try:
             async for message in ws:
                 if message.type is aiohttp.WSMsgType.TEXT:
                     if self._closing:
                         return "stopping"
-                    self._idle.clear()
-                    try:
-                        await self._handler(message.data)
-                    finally:
-                        self._idle.set()
+                    await self._frames.put(message.data)
                 elif message.type is aiohttp.WSMsgType.ERROR:
                     return f"error: {describe(ws.exception() or RuntimeError())}"
         except CONNECT_ERRORS as exc:

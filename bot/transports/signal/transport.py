@@ -41,8 +41,12 @@ from signalbot._client import SignalAPI
 
 from bot.core.model import Attachment, Delivered, Incoming, Outgoing
 from bot.transports.base import (
+    CaptchaRequired,
+    DeliveryError,
     OnIncoming,
     PermanentDeliveryError,
+    RateLimited,
+    RecipientUnreachable,
     TransientDeliveryError,
     render_numbered,
 )
@@ -113,11 +117,18 @@ class SignalTransport:
         self._receiver: Receiver | None = None
         self._started = False
         self._stopped = False
+        self._rate_limit_strikes = 0  # 429s in a row; the next wait doubles with each
+        self._captcha_tokens: set[str] = set()  # challenges the operator was told about
 
     @property
     def connected(self) -> bool:
         """True while the receive websocket is open."""
         return self._receiver is not None and self._receiver.connected
+
+    @property
+    def backlog(self) -> int:
+        """Messages received and waiting for the app (the socket is read meanwhile)."""
+        return self._receiver.backlog if self._receiver is not None else 0
 
     def deep_link(self, payload: str) -> None:
         """Signal has no deep links: invites travel as codes ("accept CODE")."""
@@ -189,10 +200,14 @@ class SignalTransport:
         """Send text (choices numbered) and an optional attachment to a person or group.
 
         Raises:
-            RateLimited: HTTP 429 or a rate-limit error.
-            TransientDeliveryError: 5xx, connection refused or reset, time-out.
-            RecipientUnreachable: not on Signal, or their safety number changed.
-            PermanentDeliveryError: any other refusal.
+            CaptchaRequired: HTTP 429 with a challenge token (logged once for the operator).
+            RateLimited: HTTP 429 (from a minute, doubling while 429s continue).
+            TransientDeliveryError: 5xx, connection refused or reset, time-out, or
+                signal-cli's "Failed to send message" that the service's look-ups
+                cannot pin on the recipient.
+            RecipientUnreachable: not on Signal, their safety number changed, or a
+                group the bot is no longer in.
+            PermanentDeliveryError: any other refusal (a bad request).
         """
         session = self._session
         if session is None or session.closed or self._stopped:
@@ -200,6 +215,20 @@ class SignalTransport:
         recipient = out.to.chat_id
         _check_recipient(recipient)
         payload = await self._payload(out, recipient)
+        try:
+            body = await self._post(session, payload, recipient)
+        except errors.Unclear as exc:
+            raise await self._probe(session, recipient, exc) from exc
+        except RateLimited as exc:
+            self._rate_limit_strikes += 1
+            if isinstance(exc, CaptchaRequired):
+                self._tell_operator(exc)
+            raise
+        self._rate_limit_strikes = 0
+        return self._delivered(body, recipient)
+
+    async def _post(self, session: aiohttp.ClientSession, payload: str, recipient: str) -> str:
+        """POST `/v2/send`; the answer's body, or the `DeliveryError` its status means."""
         try:
             async with session.post(
                 self._address.http_url("/v2/send"), data=payload, headers=_JSON_HEADERS
@@ -209,13 +238,77 @@ class SignalTransport:
                     response.raise_for_status()
                 except aiohttp.ClientResponseError as exc:
                     raise errors.for_status(
-                        exc.status, response.headers, body, self._number, recipient
+                        exc.status,
+                        response.headers,
+                        body,
+                        self._number,
+                        recipient,
+                        service_url=self._address.http_url(),
+                        rate_limit_strikes=self._rate_limit_strikes,
                     ) from exc
         except CONNECT_ERRORS as exc:
             raise TransientDeliveryError(
                 f"cannot reach signal-cli-rest-api at {self._address.http_url()} ({describe(exc)})"
             ) from exc
-        return self._delivered(body, recipient)
+        return body
+
+    async def _probe(
+        self, session: aiohttp.ClientSession, recipient: str, unclear: errors.Unclear
+    ) -> DeliveryError:
+        """Ask the service what a bare "Failed to send message" meant for this recipient.
+
+        signal-cli gives that one text both when it could not reach Signal's servers
+        and when the recipient is not registered, so nobody is called unreachable on
+        the text alone: an untrusted identity in `/v1/identities`, or `/v1/search`
+        answering "registered": false for a number, is proof; anything else (a UUID
+        recipient, a failing look-up) is retried.
+        """
+        try:
+            if await self._untrusted(session, recipient):
+                return RecipientUnreachable(errors.SAFETY_NUMBER_CHANGED)
+            if _E164.fullmatch(recipient) and await self._registered(session, recipient) is False:
+                return RecipientUnreachable(f"{errors.NOT_REGISTERED} (/v1/search says so)")
+        except (*CONNECT_ERRORS, ValueError, KeyError, TypeError) as exc:
+            log.debug("Signal recipient look-up failed (%s)", type(exc).__name__)
+        return TransientDeliveryError(
+            f"{unclear}: signal-cli could not reach Signal, or the recipient left it; retrying"
+        )
+
+    async def _untrusted(self, session: aiohttp.ClientSession, recipient: str) -> bool:
+        """True when `/v1/identities` lists this recipient's identity key as UNTRUSTED."""
+        url = self._address.http_url(f"/v1/identities/{self._number}")
+        async with session.get(url) as response:
+            response.raise_for_status()
+            entries = await response.json(content_type=None)
+        return any(
+            isinstance(entry, dict)
+            and recipient in (entry.get("uuid"), entry.get("number"))
+            and str(entry.get("status", "")).upper() == "UNTRUSTED"
+            for entry in entries or ()
+        )
+
+    async def _registered(self, session: aiohttp.ClientSession, number: str) -> bool | None:
+        """What `/v1/search` says about a number: True, False, or None when it does not say."""
+        url = self._address.http_url(f"/v1/search/{self._number}")
+        async with session.get(url, params={"numbers": number}) as response:
+            response.raise_for_status()
+            entries = await response.json(content_type=None)
+        for entry in entries or ():
+            if isinstance(entry, dict) and entry.get("number") == number:
+                return bool(entry.get("registered"))
+        return None
+
+    def _tell_operator(self, exc: CaptchaRequired) -> None:
+        """Log a captcha challenge once, with the exact command that lifts it."""
+        if exc.token in self._captcha_tokens:
+            return
+        self._captcha_tokens.add(exc.token)
+        log.error(
+            "Signal wants a captcha before the bot may send again; waiting does not lift "
+            "it. To lift it: %s",
+            exc.command,
+            extra={"action": "ops.signal_captcha"},
+        )
 
     async def _payload(self, out: Outgoing, recipient: str) -> str:
         attachments = [_data_uri(out.attachment)] if out.attachment is not None else None

@@ -2,7 +2,10 @@
 
 It serves what signalbot 2.2.1 and `SignalTransport` call: `GET /v1/health` (204),
 `GET /v1/about`, `GET /v1/groups/{number}[/{id}]`, the `/v1/receive/{number}`
-websocket and `POST /v2/send`, with the JSON shapes signalbot's models validate.
+websocket, `POST /v2/send`, `GET /v1/identities/{number}` and `GET /v1/search/{number}`,
+with the shapes, statuses and error texts the real signal-cli-rest-api sends (each
+constant below names its source): nulls kept, attachments without `isVoiceNote`,
+429 without Retry-After. signalbot's models are not the reference; the real server is.
 
 Tests drive it with:
 - `push_message(...)` and friends, which send the envelope JSON signal-cli emits
@@ -11,8 +14,10 @@ Tests drive it with:
 - `cut_websocket()` (abrupt: the TCP connection is aborted, no close frame),
   `close_websocket()` (a clean close frame), `refuse_websockets` (503 on upgrade),
   `answer_pings = False` (a silent, half-open peer);
-- `fail_next_send(status, count, body, headers)` and `hang_next_send(seconds)` to
-  inject send failures and time-outs;
+- `fail_next_send(status, count, body, headers)` (429 defaults to the real
+  rate-limit body, 400 to the generic "Failed to send message") and
+  `hang_next_send(seconds)` to inject send failures and time-outs; `identities`,
+  `unregistered` and `lookups_fail` for what `/v1/identities` and `/v1/search` say;
 - `.sent`, `messages_to(recipient)`, `.connections`, `wait_for(pred, timeout)`,
   `wait_connected(n)`.
 """
@@ -34,19 +39,48 @@ from aiohttp import web
 
 JSON = dict[str, Any]
 
+# What the real signal-cli-rest-api answers, with where each text comes from
+# (bbernhard/signal-cli-rest-api 0.100 and master a08db23, AsamK/signal-cli v0.14.6).
+
+#: 400 when no recipient succeeded for a reason signal-cli does not name: Signal's
+#: servers unreachable *or* an unregistered recipient. signal-cli
+#: `SendMessageResultUtils.java`: `throw new UserErrorException("Failed to send
+#: message")`; REST `api.go` `default: c.JSON(400, Error{Msg: err.Error()})`.
+GENERIC = "Failed to send message"
+#: 400 from an IOException during the send. signal-cli `SendCommand.java`:
+#: `"Failed to send message: " + e.getMessage() + " (" + …getSimpleName() + ")"`.
+IO_FAILURE = "Failed to send message: Connection reset (IOException)"
+#: 400 for a changed safety number, REST <= 0.100 (raw signal-cli text,
+#: `SendMessageResultUtils.java`: `new UntrustedKeyErrorException("Failed to send
+#: message due to untrusted identities")`).
+UNTRUSTED_0100 = "Failed to send message due to untrusted identities"
+#: The same from REST master (`jsonrpc2.go`: `} else if resp.Err.Code == -4 {
+#: return "", errors.New("Unable to complete request due to untrusted recipient keys")`).
+UNTRUSTED_MASTER = "Unable to complete request due to untrusted recipient keys"
+#: 400 from signal-cli `SendCommand.java` when it knows: `"The user " + … + " is not
+#: registered."`.
+UNREGISTERED = "The user {recipient} is not registered."
+#: 429 body; no Retry-After header (REST `api.go`: `c.JSON(429, SendMessageError{Msg:
+#: extendedError.Error(), ChallengeTokens: …, Account: req.Number})`).
+RATE_LIMITED = (
+    "Failed to send message due to rate limiting. Use the attached challenge tokens to lift "
+    "the rate limit restrictions via the '/v1/accounts/{number}/rate-limit-challenge' endpoint."
+)
+
 _DEFAULT_ERRORS = {
-    400: "Bad Request",
+    400: GENERIC,
     404: "Not Found",
-    429: "Failed to send message: [429] Rate limit exceeded: 413",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
-#: Error texts signal-cli-rest-api returns (with HTTP 400) for refused recipients.
-UNREGISTERED = 'Failed to send message: {recipient}: Unregistered user "{recipient}"'
-UNTRUSTED = (
-    'Failed to send message: Untrusted Identity for "{recipient}": '
-    "the recipient's identity key changed"
-)
+
+
+def rate_limit_body(account: str, token: str = "") -> JSON:
+    """The 429 body. A plain rate limit has no token: signal-cli leaves `token` out
+    (`JsonSendMessageResult`, NON_NULL) and REST appends the empty string it reads
+    (`jsonrpc2.go`: `challengeTokens = append(challengeTokens, rateLimitResult.Token)`);
+    a proof-required (captcha) limit carries one."""
+    return {"error": RATE_LIMITED, "challenge_tokens": [token], "account": account}
 
 
 @dataclass
@@ -85,6 +119,12 @@ class FakeSignal:
         self.refuse_websockets = False
         self.answer_pings = True  # False: a half-open peer that never answers heartbeats
         self.legacy_send_answer = False  # older services answer {"timestamp"} not a list
+        #: `/v1/identities` entries: recipient (UUID or number) -> trust level
+        #: ("TRUSTED_UNVERIFIED", "TRUSTED_VERIFIED" or "UNTRUSTED").
+        self.identities: dict[str, str] = {}
+        #: `/v1/search`: numbers Signal does not know (others are registered).
+        self.unregistered: set[str] = set()
+        self.lookups_fail = False  # the look-ups need Signal's servers too
         self._sockets: dict[web.WebSocketResponse, asyncio.BaseTransport | None] = {}
         self._failures: deque[_Failure] = deque()
         self._hang = 0.0
@@ -118,6 +158,8 @@ class FakeSignal:
         app.router.add_post("/v2/send", self._send)
         app.router.add_get("/v1/groups/{number}", self._groups)
         app.router.add_get("/v1/groups/{number}/{group_id}", self._group)
+        app.router.add_get("/v1/identities/{number}", self._identities)
+        app.router.add_get("/v1/search/{number}", self._search)
         # access_log=None: the access log would write the bot's number at INFO.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -169,17 +211,23 @@ class FakeSignal:
         edit: bool = False,
         attachments: Iterable[str] = (),
         sticker: bool = False,
+        quoted_image: bool = False,
     ) -> int:
         """Push a data message (or an edit) from a person; return its timestamp.
 
         `attachments` are content types ("image/jpeg"); `group_id` is a `group.…` id
         from `add_group` (the envelope carries the group's internal id, as signal-cli
-        does).
+        does); `quoted_image` makes it a reply quoting one of the bot's pictures.
         """
         ts = timestamp if timestamp is not None else self.next_timestamp()
-        data: JSON = {"timestamp": ts, "expiresInSeconds": 0, "viewOnce": False}
-        if text is not None:
-            data["message"] = text
+        # `JsonDataMessage.java`: `String message` is written as null when absent.
+        data: JSON = {
+            "timestamp": ts,
+            "message": text,
+            "expiresInSeconds": 0,
+            "isExpirationUpdate": False,
+            "viewOnce": False,
+        }
         if group_id is not None:
             group = self.groups[group_id]
             data["groupInfo"] = {
@@ -192,6 +240,23 @@ class FakeSignal:
             data["attachments"] = [_attachment(ct, i) for i, ct in enumerate(attachments)]
         if sticker:
             data["sticker"] = {"packId": "0c0ffee0", "stickerId": 3}
+        if quoted_image:  # signal-cli `json/JsonQuote.java`, `JsonQuotedAttachment.java`
+            data["quote"] = {
+                "id": ts - 5000,
+                "author": self.number,
+                "authorNumber": self.number,
+                "authorUuid": None,
+                "text": None,
+                "mentions": [],
+                "attachments": [
+                    {
+                        "contentType": "image/png",
+                        "filename": "wellbeing.png",
+                        "thumbnail": _attachment("image/png", 9),
+                    }
+                ],
+                "textStyles": [],
+            }
         envelope = self._envelope(source_uuid, source_number, name, ts)
         if edit:
             envelope["editMessage"] = {"targetSentTimestamp": ts - 1000, "dataMessage": data}
@@ -296,7 +361,9 @@ class FakeSignal:
         headers: dict[str, str] | None = None,
     ) -> None:
         """Answer the next `count` sends with `status` (body: a dict, list or text)."""
-        if body is None:
+        if body is None and status == 429:
+            body = rate_limit_body(self.number)
+        elif body is None:
             body = {"error": _DEFAULT_ERRORS.get(status, f"injected HTTP {status}")}
         for _ in range(count):
             self._failures.append(_Failure(status, body, dict(headers or {})))
@@ -342,7 +409,9 @@ class FakeSignal:
             "serverReceivedTimestamp": ts + 5,
             "serverDeliveredTimestamp": ts + 9,
         }
-        return {k: v for k, v in envelope.items() if v is not None}
+        # Real envelopes keep absent sources as null (signal-cli
+        # `json/JsonMessageEnvelope.java` has no NON_NULL on them).
+        return envelope
 
     def _log(self, request: web.Request) -> None:
         self.requests.append((request.method, request.path))
@@ -379,6 +448,37 @@ class FakeSignal:
         if refusal is not None or group is None:
             return refusal or web.json_response({"error": "No group found"}, status=404)
         return web.json_response(group)
+
+    async def _identities(self, request: web.Request) -> web.Response:
+        # REST `client.go` `ListIdentities`: signal-cli's listIdentities, `status` =
+        # its `trustLevel`; 500 with the error text when signal-cli fails.
+        self._log(request)
+        if self.lookups_fail:
+            return web.json_response({"error": GENERIC}, status=500)
+        entries = [
+            {
+                "number": who if who.startswith("+") else "",
+                "uuid": "" if who.startswith("+") else who,
+                "status": level,
+                "fingerprint": "05 1a 2b",
+                "added": "1700000000000",
+                "safety_number": "12345 67890",
+            }
+            for who, level in self.identities.items()
+        ]
+        return self._unknown_account(request) or web.json_response(entries)
+
+    async def _search(self, request: web.Request) -> web.Response:
+        # REST `api.go` `SearchForNumbers`: 400 without `numbers`, 400 with the error
+        # text when signal-cli's getUserStatus fails, else [{"number", "registered"}].
+        self._log(request)
+        numbers = request.query.getall("numbers", [])
+        if not numbers:
+            return web.json_response({"error": "Please provide numbers to query for"}, status=400)
+        if self.lookups_fail:
+            return web.json_response({"error": GENERIC}, status=400)
+        answer = [{"number": n, "registered": n not in self.unregistered} for n in numbers]
+        return web.json_response(answer)
 
     async def _receive(self, request: web.Request) -> web.StreamResponse:
         self._log(request)
@@ -432,7 +532,8 @@ class FakeSignal:
             return "Couldn't process request - please provide at least one recipient"
         for recipient in recipients:
             if recipient.startswith("group.") and recipient not in self.groups:
-                return "Failed to send message: Group not found"
+                # signal-cli `GroupNotFoundException.java`: "Group not found: " + id.
+                return "Group not found: " + recipient.removeprefix("group.")
         return None
 
 
@@ -443,10 +544,19 @@ def _answer(status: int, body: Any, headers: dict[str, str]) -> web.Response:
 
 
 def _attachment(content_type: str, index: int) -> JSON:
+    """signal-cli's `JsonAttachment` record, nulls included and no `isVoiceNote`.
+
+    signal-cli `json/JsonAttachment.java`: `record JsonAttachment(String contentType,
+    String filename, String id, Long size, Integer width, Integer height, String
+    caption, Long uploadTimestamp)`; its ObjectMapper writes nulls (`util/Util.java`).
+    """
     return {
         "contentType": content_type,
+        "filename": None,
         "id": f"att{index}.bin",
         "size": 1234,
-        "isVoiceNote": False,
+        "width": None,
+        "height": None,
+        "caption": None,
         "uploadTimestamp": 1,
     }
