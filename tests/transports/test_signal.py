@@ -573,6 +573,36 @@ async def test_normal_mode_is_refused_with_the_fix(inbox: Inbox) -> None:
     assert "signal.service" in message and "MODE=json-rpc" in message
 
 
+async def test_a_too_old_service_is_refused_naming_the_supported_versions(inbox: Inbox) -> None:
+    async with FakeSignal(version="0.100") as fake:  # the newest tag signalbot refuses
+        with pytest.raises(SignalSetupError) as caught:
+            await make_transport(fake).start(inbox)
+        assert fake.connections == 0
+    message = str(caught.value)
+    assert "0.100" in message and "0.101.0 or newer" in message and "checked against" in message
+
+
+@pytest.mark.parametrize(
+    ("version", "level", "action"),
+    [
+        ("0.101", logging.INFO, "signal.version_ok"),
+        ("0.102", logging.WARNING, "signal.version_unchecked"),
+        ("unset", logging.WARNING, "signal.version_unknown"),
+    ],
+)
+async def test_start_up_says_which_versions_are_supported(
+    inbox: Inbox, caplog: pytest.LogCaptureFixture, version: str, level: int, action: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.transports.signal")
+    async with FakeSignal(version=version) as fake:
+        signal = make_transport(fake)
+        await signal.start(inbox)
+        await signal.stop()
+    [said] = [r for r in caplog.records if getattr(r, "action", "").startswith("signal.version")]
+    assert (said.levelno, said.action) == (level, action)  # type: ignore[attr-defined]
+    assert "0.101.0 or newer is supported" in said.getMessage()
+
+
 async def test_nothing_listening_is_a_clear_error(inbox: Inbox) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

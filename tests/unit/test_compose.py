@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from bot.config import Settings, env_name, load_settings
-from bot.transports.signal.service import ServiceAddress
+from bot.transports.signal.service import CHECKED_VERSION, ServiceAddress
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -118,6 +118,17 @@ def test_signal_cli_runs_in_json_rpc_mode_with_its_data_on_a_volume(
     mounts = dict(reversed(v.split(":", 2)[:2]) for v in signal_cli["volumes"])
     volume = mounts[SIGNAL_CLI_DATA]
     assert volume in compose["volumes"]  # a named volume, not a path in the image
+
+
+def test_signal_cli_image_is_pinned_to_the_checked_version(
+    raw: dict[str, Any], compose: dict[str, Any], docs: str
+) -> None:
+    image = compose["services"]["signal-cli"]["image"]
+    tag = image.rpartition(":")[2]
+    assert tag == str(CHECKED_VERSION)  # not "latest": what was checked is what runs
+    assert "latest" not in raw["services"]["signal-cli"]["image"]
+    assert f"SIGNAL_CLI_REST_API_VERSION={CHECKED_VERSION}" in docs
+    assert f"signal-cli-rest-api:{CHECKED_VERSION}" in docs
 
 
 def test_postgres_keeps_its_data_on_a_volume(compose: dict[str, Any]) -> None:

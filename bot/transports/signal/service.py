@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The signal-cli-rest-api release the transport was checked against (its sources at
+#: 0.100 and at master a08db23, which is what 0.101 ships; signal-cli 0.14.6/0.14.7).
+#: docker-compose.yml pins the same tag. Older than signalbot's minimum is refused;
+#: newer starts, with a warning that it is unchecked.
+CHECKED_VERSION = Version("0.101")
+
 SERVICE_KEY = "signal.service (HOLDFAST_SIGNAL_SERVICE)"
 NUMBER_KEY = "signal.phone_number (HOLDFAST_SIGNAL_PHONE_NUMBER)"
 
@@ -135,22 +141,46 @@ async def _check_about(api: SignalAPI, address: ServiceAddress) -> None:
     )
 
 
+def supported_versions() -> str:
+    """What start-up says about versions, in one line."""
+    return (
+        f"signal-cli-rest-api {MIN_SIGNAL_CLI_REST_API_VERSION} or newer is supported "
+        f"(signalbot's minimum); Holdfast was checked against {CHECKED_VERSION}"
+    )
+
+
 def _check_version(version: str, address: ServiceAddress) -> None:
     if version == "unset":  # preview builds; signalbot skips the check too
-        return
-    try:
-        too_old = Version(version) < MIN_SIGNAL_CLI_REST_API_VERSION
-    except InvalidVersion:
         log.warning(
-            "unrecognised signal-cli-rest-api version",
+            "signal-cli-rest-api reports no version (a preview build); %s",
+            supported_versions(),
             extra={"action": "signal.version_unknown", "version": version},
         )
         return
-    if too_old:
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        log.warning(
+            "unrecognised signal-cli-rest-api version; %s",
+            supported_versions(),
+            extra={"action": "signal.version_unknown", "version": version},
+        )
+        return
+    if parsed < MIN_SIGNAL_CLI_REST_API_VERSION:
         raise SignalSetupError(
             f"{SERVICE_KEY}: signal-cli-rest-api at {address.http_url()} is version "
-            f"{version}; signalbot needs {MIN_SIGNAL_CLI_REST_API_VERSION} or newer"
+            f"{version}; {supported_versions()}: use the image tag docker-compose.yml pins"
         )
+    if parsed > CHECKED_VERSION:
+        log.warning(
+            "signal-cli-rest-api %s is newer than the version Holdfast was checked against; "
+            "%s. Watch for changed error texts (docs/run-on-signal.md)",
+            version,
+            supported_versions(),
+            extra={"action": "signal.version_unchecked", "version": version},
+        )
+        return
+    log.info(supported_versions(), extra={"action": "signal.version_ok", "version": version})
 
 
 async def _check_account(api: SignalAPI, address: ServiceAddress) -> None:
