@@ -91,7 +91,10 @@ async def accept(ctx: Ctx, cmd: Command) -> None:
     found = await usable_invite(ctx, code, kind="contact")
     if found.inviter_id == ctx.user.id:
         raise UserError("invite.own")
-    await contact_store.close_invite(ctx.session, found.id, "accepted", ctx.user.id)
+    if not await contact_store.close_invite(
+        ctx.session, found.id, "accepted", ctx.user.id, ctx.now
+    ):
+        raise BadCode()  # someone else used this single-use code a moment ago
     linked = await contact_store.link(
         ctx.session, found.inviter_id, ctx.user.id, found.label, ctx.now
     )
@@ -110,7 +113,10 @@ async def decline(ctx: Ctx, cmd: Command) -> None:
     """Decline a contact invite; the inviter is told, and nobody is linked."""
     code = _one_code(cmd)
     found = await usable_invite(ctx, code, kind="contact")
-    await contact_store.close_invite(ctx.session, found.id, "declined", ctx.user.id)
+    if not await contact_store.close_invite(
+        ctx.session, found.id, "declined", ctx.user.id, ctx.now
+    ):
+        raise BadCode()
     await ctx.reply("invite.declined")
     await ctx.tell(found.inviter_id, "invite.declined_defender")
 

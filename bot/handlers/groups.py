@@ -140,11 +140,16 @@ async def join(ctx: Ctx, cmd: Command) -> None:
         await ctx.reply("group.already_member", name=_name(group), id=group.id)
         return
     if cancel:
-        await contact_store.close_invite(ctx.session, found.id, "declined", ctx.user.id)
+        if not await contact_store.close_invite(
+            ctx.session, found.id, "declined", ctx.user.id, ctx.now
+        ):
+            raise contacts.BadCode()
         await ctx.reply("group.join_cancelled")
         await ctx.tell(found.inviter_id, "group.invite_declined", id=group.id)
         return
-    if not await contact_store.close_invite(ctx.session, found.id, "accepted", ctx.user.id):
+    if not await contact_store.close_invite(
+        ctx.session, found.id, "accepted", ctx.user.id, ctx.now
+    ):
         raise contacts.BadCode()
     await group_store.add_member(ctx.session, group.id, ctx.user.id, ctx.now)
     await ctx.reply("group.joined", name=_name(group), id=group.id)

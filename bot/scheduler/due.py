@@ -26,6 +26,7 @@ from bot.runtime import Runtime
 from bot.scheduler.recurrence import materialise
 from bot.store import chats, claims, outbox
 from bot.store import checkins as checkin_store
+from bot.store import contacts as contact_store
 from bot.store import privacy as privacy_store
 from bot.store import users as user_store
 from bot.store.db import transaction
@@ -223,6 +224,7 @@ async def _purge(rt: Runtime, now: datetime) -> int:
         messages = await outbox.purge_sent(session, before)
         messages += await privacy_store.purge_farewells(session)
         inbound = await chats.purge_inbound(session, now - INBOUND_KEEP)
+        inbound += await contact_store.purge_ended_invites(session, now)
     log.info(
         "purged",
         extra={

@@ -56,15 +56,33 @@ async def find_pending_invite(session: AsyncSession, code: str, now: datetime) -
     return invite
 
 
-async def close_invite(session: AsyncSession, invite_id: int, status: str, user_id: int) -> bool:
-    """Accept or decline: only from pending, so a code is used at most once."""
+async def close_invite(
+    session: AsyncSession, invite_id: int, status: str, user_id: int, now: datetime
+) -> bool:
+    """Accept or decline in one conditional statement: a code is used at most once.
+
+    Only the first of two people racing for one code finds it pending; on PostgreSQL
+    the second waits for the first's row lock and then finds nothing to update. A
+    decline keeps no record of who declined, and `expires_at` becomes the time the
+    invite ended, so `purge_ended_invites` removes it a day later.
+    """
     stmt = (
         update(Invite)
-        .where(Invite.id == invite_id, Invite.status == "pending")
-        .values(status=status, used_by=user_id)
+        .where(Invite.id == invite_id, Invite.status == "pending", Invite.expires_at > now)
+        .values(status=status, used_by=user_id if status == "accepted" else None, expires_at=now)
         .execution_options(synchronize_session=False)
     )
     return bool((await session.execute(stmt)).rowcount)
+
+
+#: Ended invites (used, declined, revoked, expired) are kept this long, then deleted.
+ENDED_INVITE_KEEP = timedelta(hours=24)
+
+
+async def purge_ended_invites(session: AsyncSession, now: datetime) -> int:
+    """Delete invites that ended more than a day ago: nothing records who declined what."""
+    stmt = delete(Invite).where(Invite.expires_at < now - ENDED_INVITE_KEEP)
+    return (await session.execute(stmt)).rowcount or 0
 
 
 async def link(

@@ -194,7 +194,7 @@ async def revoke_invites(session: AsyncSession, group_id: int, now: datetime) ->
     stmt = (
         update(Invite)
         .where(Invite.group_id == group_id, Invite.status == "pending", Invite.expires_at > now)
-        .values(status="revoked")
+        .values(status="revoked", expires_at=now)
         .execution_options(synchronize_session=False)
     )
     return int((await session.execute(stmt)).rowcount or 0)
