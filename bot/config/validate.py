@@ -79,7 +79,7 @@ def _check_telegram(settings: Settings, check: Check) -> None:
 def _is_host_port(text: str) -> bool:
     host, sep, port = text.rpartition(":")
     good_host = bool(host) and "/" not in host and host.isprintable() and " " not in host
-    return bool(sep) and good_host and port.isdigit() and 1 <= int(port) <= 65535
+    return bool(sep) and good_host and port.isascii() and port.isdigit() and 1 <= int(port) <= 65535
 
 
 def _check_signal(settings: Settings, check: Check) -> None:

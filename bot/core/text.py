@@ -42,3 +42,12 @@ def format_ago(delta: timedelta, lang: str = "en") -> str:
     if hours:
         return f"{hours}h{mins:02d}m" if mins else f"{hours}h"
     return f"{mins}m"
+
+
+def is_ascii_number(text: str) -> bool:
+    """True for a non-empty run of 0-9 only.
+
+    `str.isdigit` is not this: it accepts "²" and "①", which `int()` then refuses,
+    and one such message must never raise outside a handler.
+    """
+    return text.isascii() and text.isdigit()

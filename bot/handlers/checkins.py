@@ -12,7 +12,7 @@ from bot.core.errors import UserError
 from bot.core.lifecycle import Kind, State
 from bot.core.model import Choice
 from bot.core.schedules import dst_notices, format_schedule, next_due, parse_schedule
-from bot.core.text import clean_note
+from bot.core.text import clean_note, is_ascii_number
 from bot.core.times import format_hhmm
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
@@ -72,7 +72,7 @@ async def checkins(ctx: Ctx, cmd: Command) -> None:
 async def checkin_remove(ctx: Ctx, cmd: Command) -> None:
     """Remove one of the defender's own schedules."""
     words = cmd.words
-    if len(words) != 1 or not words[0].lstrip("#").isdigit():
+    if len(words) != 1 or not is_ascii_number(words[0].lstrip("#")):
         raise UserError("checkin.remove_usage")
     schedule_id = int(words[0].lstrip("#"))
     if not await checkin_store.remove_schedule(ctx.session, ctx.user.id, schedule_id):
@@ -121,7 +121,7 @@ def parse_ok(args: str) -> tuple[int | None, str | None]:
     """`[1-5] [note]` → (score, note)."""
     words = args.split()
     score = None
-    if words and words[0].isdigit() and len(words[0]) == 1:
+    if words and is_ascii_number(words[0]) and len(words[0]) == 1:
         value = int(words[0])
         if not 1 <= value <= 5:
             raise UserError("ok.bad_score")

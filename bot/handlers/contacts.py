@@ -14,7 +14,7 @@ from bot import alerts
 from bot.core.commands import Command
 from bot.core.errors import UserError
 from bot.core.model import Choice, MessageKind
-from bot.core.text import clean_name
+from bot.core.text import clean_name, is_ascii_number
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.store import checkins as checkin_store
@@ -149,7 +149,7 @@ async def contacts(ctx: Ctx, cmd: Command) -> None:
 async def contact_remove(ctx: Ctx, cmd: Command) -> None:
     """End a contact link from either side; the other side is told only that it ended."""
     words = cmd.words
-    if len(words) != 1 or not words[0].lstrip("#").isdigit():
+    if len(words) != 1 or not is_ascii_number(words[0].lstrip("#")):
         raise UserError("contacts.remove_usage")
     link_id = int(words[0].lstrip("#"))
     removed = await contact_store.unlink(ctx.session, link_id, ctx.user.id)
@@ -167,7 +167,7 @@ async def ack(ctx: Ctx, cmd: Command) -> None:
     Stops level 2 and tells the other recipients who is handling it.
     """
     words = cmd.words
-    if len(words) > 1 or (words and not words[0].lstrip("#").isdigit()):
+    if len(words) > 1 or (words and not is_ascii_number(words[0].lstrip("#"))):
         raise UserError("ack.usage")
     wanted = int(words[0].lstrip("#")) if words else None
     checkin = await checkin_store.alert_for_ack(ctx.session, ctx.user.id, wanted)

@@ -21,7 +21,7 @@ from bot.core.durations import check_bounds, format_duration, parse_duration
 from bot.core.errors import PermissionDenied, UserError
 from bot.core.model import Choice
 from bot.core.schedules import format_schedule, next_due, parse_schedule
-from bot.core.text import clean_name
+from bot.core.text import clean_name, is_ascii_number
 from bot.handlers import contacts
 from bot.handlers.checkins import local_time
 from bot.handlers.context import Ctx
@@ -48,7 +48,7 @@ def _group_arg(cmd: Command, usage: str) -> tuple[int, list[str]]:
     """The GROUP number (`3` or `#3`) and the words after it."""
     words = cmd.words
     raw = words[0].removeprefix("#") if words else ""
-    if not raw.isdigit() or len(raw) > 12:
+    if not is_ascii_number(raw) or len(raw) > 12:
         raise UserError(usage)
     return int(raw), words[1:]
 
@@ -313,7 +313,7 @@ async def _target(ctx: Ctx, cmd: Command, usage: str) -> tuple[Group, int, int]:
     group_id, rest = _group_arg(cmd, usage)
     group, _ = await _require(ctx, group_id, organiser=True)
     raw = rest[0].removeprefix("#") if len(rest) == 1 else ""
-    if not raw.isdigit() or len(raw) > 12:
+    if not is_ascii_number(raw) or len(raw) > 12:
         raise UserError(usage)
     found = await group_store.member(ctx.session, group_id, int(raw))
     if found is None:

@@ -17,6 +17,7 @@ from bot.core import commands
 from bot.core.commands import Command
 from bot.core.errors import UserError
 from bot.core.model import Incoming
+from bot.core.text import is_ascii_number
 from bot.handlers.context import Ctx
 from bot.i18n import has
 from bot.runtime import Runtime
@@ -97,7 +98,7 @@ class Router:
     async def _numbered(self, ctx: Ctx, text: str) -> str:
         """A bare number answers the numbered choices last shown in this chat."""
         stripped = text.strip()
-        if ctx.incoming.choice or not stripped.isdigit() or len(stripped) > 2:
+        if ctx.incoming.choice or not is_ascii_number(stripped) or len(stripped) > 2:
             return text
         if ctx.platform not in self._rt.numbered_platforms:
             return text

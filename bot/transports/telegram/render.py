@@ -96,6 +96,7 @@ def parse_edit_ref(ref: str) -> tuple[str, int] | None:
     if len(pieces) not in (2, 3):
         return None
     chat_id, message_id = pieces[-2], pieces[-1]
-    if not chat_id.lstrip("-").isdigit() or not message_id.isdigit():
+    digits = chat_id.lstrip("-") + message_id
+    if not (digits.isascii() and chat_id.lstrip("-").isdigit() and message_id.isdigit()):
         return None
     return chat_id, int(message_id)
