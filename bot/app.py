@@ -22,7 +22,7 @@ from bot.handlers import ROUTES, Router, account, safety
 from bot.i18n import has, t
 from bot.runtime import Runtime
 from bot.scheduler.tick import Ticker
-from bot.store import crypto
+from bot.store import crypto, keycheck
 from bot.store.db import create_engine, session_factory
 from bot.store.migrate import ensure_schema
 from bot.transports import build_transports
@@ -75,8 +75,11 @@ class App:
 
     async def start(self) -> None:
         """Bring everything up; returns once running."""
+        if not self.settings.security.secret_key:
+            raise ValueError("App needs security.secret_key; cli.with_key supplies one")
         crypto.configure(self.settings.security.secret_key)
         await ensure_schema(self.engine)
+        await keycheck.verify_or_adopt(self.engine, self.rt.clock.now())
         for platform, transport in self.transports.items():
             # Links first: a transport takes in its backlog inside start(), and an
             # /invite in that backlog must already get a link.

@@ -85,7 +85,10 @@ def _check_config(path: str | None) -> int:
 
     problems = check_config(path)
     if not problems:
+        from bot.keys import describe
+
         print("configuration ok")
+        print(f"secret key: from {describe(load_settings(path)).description}")
         return 0
     for problem in problems:
         print(f"{problem.key}: {problem.message}", file=sys.stderr)
@@ -110,6 +113,7 @@ async def _run(settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import App
+    from bot.store.keycheck import KeyMismatch
     from bot.store.migrate import SchemaOutOfDate
     from bot.transports.base import TransportSetupError
 
@@ -122,12 +126,13 @@ async def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    if refuse_without_key(settings):
+    keyed_settings = keyed(settings)
+    if keyed_settings is None:
         return 2
-    app = App(settings)
+    app = App(keyed_settings)
     try:
         await app.run_until_stopped()
-    except (SchemaOutOfDate, TransportSetupError) as error:
+    except (SchemaOutOfDate, TransportSetupError, KeyMismatch) as error:
         print(f"holdfast: {error}", file=sys.stderr)
         return 2
     except (OSError, SQLAlchemyError) as error:
@@ -140,23 +145,26 @@ async def _run(settings: Settings) -> int:
     return 0
 
 
-def refuse_without_key(settings: Settings) -> bool:
-    """Without `security.secret_key`: refuse on PostgreSQL (True), warn loudly on SQLite."""
-    if settings.security.secret_key:
-        return False
-    if not settings.database.url.startswith("sqlite"):
+def keyed(settings: Settings) -> Settings | None:
+    """The settings with their key (made on first start); None after a one-line error.
+
+    There is no plaintext mode: without `security.secret_key` a key file is read, or
+    made and announced (it must be backed up: without it nothing can be read).
+    """
+    from bot.keys import KeyFileError, with_key
+
+    try:
+        settings, source = with_key(settings)
+    except KeyFileError as error:
+        print(f"holdfast: {error}", file=sys.stderr)
+        return None
+    if source.created:
         print(
-            "holdfast: security.secret_key (HOLDFAST_SECURITY_SECRET_KEY) is required on "
-            f"PostgreSQL. Make one with: {_MAKE_KEY}",
+            f"holdfast: made a new secret key in {source.description}. Back it up now: "
+            "without it nothing stored can be read.",
             file=sys.stderr,
         )
-        return True
-    log.warning(
-        "security.secret_key is empty: notes and names are stored UNENCRYPTED. "
-        "Set HOLDFAST_SECURITY_SECRET_KEY before real use.",
-        extra={"action": "app.no_secret_key"},
-    )
-    return False
+    return settings
 
 
 _MAKE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
@@ -199,12 +207,20 @@ async def _rotate_key(settings: Settings, old_key: str) -> int:
 
 async def _console(settings: Settings, user: str) -> int:
     from bot.app import App
+    from bot.store.keycheck import KeyMismatch
     from bot.transports.console import ConsoleTransport
 
+    keyed_settings = keyed(settings)
+    if keyed_settings is None:
+        return 2
     stop = asyncio.Event()
     console = ConsoleTransport(user=user, on_eof=stop.set)
-    app = App(settings, transports={"console": console})
-    await app.run_until_stopped(stop, flush=5.0)
+    app = App(keyed_settings, transports={"console": console})
+    try:
+        await app.run_until_stopped(stop, flush=5.0)
+    except KeyMismatch as error:
+        print(f"holdfast: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

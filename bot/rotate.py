@@ -45,8 +45,8 @@ class RotationReport:
         return sum(self.resealed.values())
 
 
-#: Plain-text columns whose values `crypto.hash_secret` sealed itself.
-SEALED_HASHES = frozenset({"users.duress_hash", "users.pin_hash"})
+#: Plain-text columns sealed by hand (`crypto.hash_secret`, the key-check value).
+SEALED_HASHES = frozenset({"users.duress_hash", "users.pin_hash", "key_check.sealed"})
 
 
 def _sealed(column: Column[Any]) -> bool:
@@ -90,12 +90,27 @@ async def rotate_key(
     return report
 
 
+async def seal_clear_values(engine: AsyncEngine, *, batch: int = BATCH) -> int:
+    """Seal, with the current key, every secret value an older Holdfast stored in clear.
+
+    Values already sealed (with any key) are left alone: `keycheck` has made sure the
+    current key is the database's. Returns how many values were sealed.
+    """
+    report = RotationReport()
+    total = 0
+    for table, columns in secret_columns():
+        total += await _rotate_table(engine, table, columns, batch, report, clear_only=True)
+    return total
+
+
 async def _rotate_table(
     engine: AsyncEngine,
     table: Table,
     columns: list[Column[str]],
     batch: int,
     report: RotationReport,
+    *,
+    clear_only: bool = False,
 ) -> int:
     pk = table.c.id
     raw = [type_coerce(c, Text).label(c.name) for c in columns]
@@ -105,7 +120,7 @@ async def _rotate_table(
             stmt = select(pk, *raw).where(pk > last).order_by(pk).limit(batch)
             rows = (await conn.execute(stmt)).all()
             for row in rows:
-                changes = _reseal(table.name, row)
+                changes = _clear(row) if clear_only else _reseal(table.name, row)
                 report.current += len(columns) - len(changes)
                 for name in changes:  # SecretText seals on write; the hashes are sealed here
                     if not isinstance(table.c[name].type, SecretText):
@@ -116,6 +131,15 @@ async def _rotate_table(
         if len(rows) < batch:
             return done
         last = rows[-1].id
+
+
+def _clear(row: Row[Any]) -> dict[str, str]:
+    """The values of one row stored in clear (to be sealed as they are)."""
+    return {
+        name: value
+        for name, value in row._mapping.items()
+        if name != "id" and value is not None and not crypto.looks_sealed(value)
+    }
 
 
 def _reseal(table: str, row: Row[Any]) -> dict[str, str]:

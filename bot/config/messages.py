@@ -78,8 +78,8 @@ MESSAGES = {
     "switch service gave you), or empty",
     "ops.operator_chat": '"{chat}" is not a chat; write "platform:chat_id" with platform '
     'telegram, signal or console, e.g. "telegram:123456789"',
-    "secret_key": "is too short (at least 32 characters); make one with: {make} and set "
-    "HOLDFAST_SECURITY_SECRET_KEY",
+    "secret_key": "is too weak (it must hold 32 random bytes' worth: at least 32 characters, "
+    "not a phrase or a pattern); make one with: {make} and set HOLDFAST_SECURITY_SECRET_KEY",
 }
 
 

@@ -75,6 +75,7 @@ class SecuritySettings:
     """Encryption at rest, data retention and invite lifetime."""
 
     secret_key: str = ""
+    key_file: str = ""
     retention: timedelta = timedelta(days=30)
     invite_ttl: timedelta = timedelta(hours=24)
 

@@ -8,6 +8,7 @@ password.
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -156,8 +157,24 @@ def _check_ops(settings: Settings, check: Check) -> None:
     _bounded(check, "ops.failover", ops.failover, timedelta(seconds=5), timedelta(minutes=10))
 
 
+def key_strength_bits(key: str) -> float:
+    """A rough upper bound of a key's randomness: length x log2(distinct characters).
+
+    `secrets.token_urlsafe(32)` scores about 200; "k" * 40 scores 0, a 40-letter
+    sentence about 170. Anything under `MIN_KEY_BITS` is not 32 random bytes' worth.
+    """
+    distinct = len(set(key))
+    return len(key) * math.log2(distinct) if distinct > 1 else 0.0
+
+
+#: What a key must score in `key_strength_bits` (32 random bytes = 256 bits; the estimate
+#: is rough, so generated keys pass with room to spare and typed phrases do not).
+MIN_KEY_BITS = 180.0
+
+
 def _check_secret_key(settings: Settings, check: Check) -> None:
-    if settings.security.secret_key and len(settings.security.secret_key) < 32:
+    key = settings.security.secret_key
+    if key and (len(key) < 32 or key_strength_bits(key) < MIN_KEY_BITS):
         check.add("security.secret_key", "secret_key")
 
 

@@ -23,6 +23,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -77,9 +78,29 @@ def encrypt_field(value: str) -> str:
     return f"{_PREFIX}:{_current.key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
 
+def looks_sealed(stored: str) -> bool:
+    """True only for the exact shape `encrypt_field` writes: `hf1:<8 hex>:<base64>`.
+
+    Text typed by a person and stored in clear by an older Holdfast (one that ran
+    without a key), such as "hf1:x:y", does not have this shape and is never taken
+    for a sealed value.
+    """
+    parts = stored.split(":", 2)
+    if len(parts) != 3 or parts[0] != _PREFIX or not _KEY_ID.fullmatch(parts[1]):
+        return False
+    try:
+        blob = base64.b64decode(parts[2], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(blob) >= 12 + 16  # nonce + GCM tag at least
+
+
+_KEY_ID = re.compile(r"[0-9a-f]{8}")
+
+
 def decrypt_field(stored: str) -> str:
     """Open a sealed value; a value stored in clear (no key at the time) comes back as is."""
-    if not stored.startswith(_PREFIX + ":"):
+    if not looks_sealed(stored):
         return stored
     try:
         _, key_id, payload = stored.split(":", 2)
@@ -97,7 +118,7 @@ def decrypt_field(stored: str) -> str:
 
 def sealed_with(stored: str) -> str | None:
     """The id of the key that sealed a stored value; None for a value stored in clear."""
-    if not stored.startswith(_PREFIX + ":"):
+    if not looks_sealed(stored):
         return None
     return stored.split(":", 2)[1]
 
@@ -110,8 +131,8 @@ def current_key_id() -> str | None:
 def is_sealed_with_current(stored: str) -> bool:
     """True if the value is already sealed with the current key (for key rotation)."""
     if _current is None:
-        return not stored.startswith(_PREFIX + ":")
-    return stored.startswith(f"{_PREFIX}:{_current.key_id}:")
+        return not looks_sealed(stored)
+    return looks_sealed(stored) and stored.startswith(f"{_PREFIX}:{_current.key_id}:")
 
 
 # -- secrets people type: duress word, PIN -------------------------------------------

@@ -10,11 +10,13 @@ SQLAlchemy "serializable isolation / savepoints" recipe for pysqlite/aiosqlite).
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,12 +30,37 @@ log = logging.getLogger(__name__)
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the engine for `database.url` with the durability settings above."""
     if url.startswith("sqlite"):
+        private_file(make_url(url).database or "")
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     return create_async_engine(url, **kwargs)
+
+
+def private_file(path: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (its -wal and -shm copy the mode).
+
+    An existing file readable by other users is left as it is, with a warning that
+    names the fix: changing an operator's file modes behind their back is not ours.
+    """
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = os.stat(path).st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            log.warning(
+                "the database file can be read by other users; run: chmod 600 on it and "
+                "its -wal and -shm files",
+                extra={"action": "app.database_file_mode", "mode": oct(mode & 0o777)},
+            )
+        return
+    except OSError:
+        return  # no such folder, or not writable: SQLite's own error names the path
+    os.close(fd)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -330,3 +330,16 @@ class OpsBeat(Base):
     __tablename__ = "ops_beats"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KeyCheck(Base):
+    """A known value sealed with the database's key: a start with the wrong key stops at once.
+
+    One row. Without it, a wrong or missing `security.secret_key` would only show when
+    an old row is read: an SOS failing, a tick failing at every old check-in.
+    """
+
+    __tablename__ = "key_check"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sealed: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

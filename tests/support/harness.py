@@ -20,11 +20,14 @@ from bot.transports.base import Transport, render_numbered
 from bot.transports.console import ConsoleTransport
 from tests.support.clock import FakeClock
 
+#: The key test databases are sealed with (there is no plaintext mode).
+TEST_KEY = "pX3v_9Lq-Tz7wKb2Rm4YcN8dHs6Fj1Ue5Ga0Vo-Wi_Qt"
+
 
 def make_settings(db_url: str, **checkins: Any) -> Settings:
     """Default settings on a test database, with check-in policy overrides."""
     keys = ("secret_key", "retention", "invite_ttl")
-    security = {k: checkins.pop(k) for k in keys if k in checkins}
+    security = {"secret_key": TEST_KEY} | {k: checkins.pop(k) for k in keys if k in checkins}
     return Settings(
         database=DatabaseSettings(url=db_url),
         checkins=dataclasses.replace(CheckinSettings(), **checkins),
@@ -55,7 +58,11 @@ class Harness:
         # `holdfast run` migrates SQLite itself but refuses an old PostgreSQL schema;
         # tests stand in for the operator's `holdfast migrate`.
         await upgrade(self.app.engine)
-        await self.app.start()
+        try:
+            await self.app.start()
+        except BaseException:
+            await self.app.stop()  # a refused start (e.g. the wrong key) closes the database
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -20,7 +20,7 @@ from bot.config import (
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
-GOOD_KEY = "k" * 32
+GOOD_KEY = "vT8-qW2zLr5Xn0Bc7Hy4Km1Sd9Fg6Jp3Ue_Ai"
 GOOD_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
 
@@ -351,6 +351,13 @@ INVALID = [
     ('[ops]\noperator_chats = "telegram:1"\n', {}, "ops.operator_chats", "list of text"),
     ("[ops]\noperator_chats = [1]\n", {}, "ops.operator_chats", "list of text"),
     ("", {"HOLDFAST_OPS_FAILOVER": "2s"}, "ops.failover", "between 5s and 10m"),
+    ("", {"HOLDFAST_SECURITY_SECRET_KEY": "k" * 64}, "security.secret_key", "too weak"),
+    (
+        "",
+        {"HOLDFAST_SECURITY_SECRET_KEY": "correct horse battery staple and more words"},
+        "security.secret_key",
+        "not a phrase",
+    ),
 ]
 
 
