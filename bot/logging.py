@@ -31,6 +31,8 @@ def setup(level: int = logging.INFO) -> None:
     # Libraries log request URLs (which carry the bot token) and payloads at INFO/DEBUG.
     noisy_loggers = (
         "httpx", "httpcore", "telegram", "signalbot", "apscheduler", "aiohttp.access", "alembic",
+        # Database drivers log each statement with its bound values at DEBUG.
+        "aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool",
     )  # fmt: skip
     for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

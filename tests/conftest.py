@@ -16,11 +16,16 @@ PG_URL = os.environ.get("HOLDFAST_TEST_DATABASE_URL", "")
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never read the developer's HOLDFAST_* settings."""
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read the developer's HOLDFAST_* settings, nor their key file.
+
+    Without a configured key, `run` and `console` make a key file in the user's
+    configuration folder: in tests that is a fresh folder, never the real one.
+    """
     for name in list(os.environ):
         if name.startswith("HOLDFAST_") and name != "HOLDFAST_TEST_DATABASE_URL":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
 _real_connect = socket.socket.connect

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from bot.core import commands
 from bot.core.commands import Command
 from bot.core.errors import UserError
-from bot.core.model import Incoming
+from bot.core.flood import FloodGuard, Verdict
+from bot.core.model import Incoming, Outgoing
 from bot.core.text import is_ascii_number
 from bot.handlers.context import Ctx
-from bot.i18n import has
+from bot.i18n import has, t
 from bot.runtime import Runtime
-from bot.store import chats
+from bot.store import chats, outbox
 from bot.store import users as user_store
 from bot.store.db import transaction
 
@@ -42,6 +43,15 @@ class Route:
 TextHandler = Callable[[Ctx, str], Awaitable[bool]]
 
 
+#: Commands whose names alone would tell a reader of the logs who set or used a safety
+#: feature (a duress word, a PIN, an SOS typed as the duress word): one action for all.
+PRIVATE_TRAFFIC = frozenset({"ok", "sos", "duress", "pin", "unlock"})
+
+
+def _action(name: str) -> str:
+    return "command.private" if name in PRIVATE_TRAFFIC else f"command.{name}"
+
+
 class Router:
     """Turns incoming messages into handler calls; one per running bot."""
 
@@ -56,10 +66,25 @@ class Router:
         self._routes = routes
         self._first_contact = on_first_contact
         self._on_text = on_text
+        self._flood = FloodGuard()
 
     async def handle(self, incoming: Incoming) -> None:
         """Handle one message; returns once it and its replies are committed."""
         now = self._rt.clock.now()
+        verdict = self._flood.check(
+            (incoming.sender.platform, incoming.sender.user_id), now.timestamp()
+        )
+        if verdict is not Verdict.HANDLE:
+            # Before any database work, so a flood costs the flooder only.
+            if verdict is Verdict.WARN:
+                log.warning("sender over the rate limit", extra={"action": "router.flood"})
+            if verdict is Verdict.WARN and incoming.is_private:
+                async with transaction(self._rt.sessions) as session:
+                    await outbox.enqueue(
+                        session, Outgoing(incoming.chat, t("error.slow_down", "en")), now=now
+                    )
+                self._rt.on_queued()
+            return
         async with transaction(self._rt.sessions) as session:
             key = incoming.dedupe_key
             if key and not await chats.first_time(session, incoming.chat.platform, key, now):
@@ -137,7 +162,7 @@ class Router:
             # A broken database raises again below and the platform redelivers.
             log.exception("handler failed", extra={"action": f"command.{command.name}.failed"})
             await ctx.reply("error.generic")
-        log.info("command", extra={"action": f"command.{command.name}", "user_id": ctx.user.id})
+        log.info("command", extra={"action": _action(command.name), "user_id": ctx.user.id})
 
     async def _refuse(self, ctx: Ctx, error: UserError) -> None:
         key = error.key if has(error.key) else "error.generic"

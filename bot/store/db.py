@@ -28,7 +28,12 @@ log = logging.getLogger(__name__)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the engine for `database.url` with the durability settings above."""
+    """Create the engine for `database.url` with the durability settings above.
+
+    `hide_parameters`: SQL errors and DEBUG logs never show bound values (sealed
+    text, blind indexes, ids that link people).
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         private_file(make_url(url).database or "")
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)

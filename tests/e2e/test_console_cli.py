@@ -59,7 +59,7 @@ def test_run_with_signal_unreachable_names_the_key(tmp_path: Path) -> None:
     env |= {
         "HOLDFAST_SIGNAL_SERVICE": "127.0.0.1:9",  # nothing listens on the discard port
         "HOLDFAST_SIGNAL_PHONE_NUMBER": "+15550000001",
-        "HOLDFAST_SECURITY_SECRET_KEY": "k" * 40,
+        "HOLDFAST_SECURITY_SECRET_KEY": "Wm4_Tz8Lp-Qx2Rv7Bn9Cy1Kd6Hs3Jf0Ge5Ua",
     }
     done = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
