@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.model import Outgoing
+from bot.store import crypto
 from bot.store.db import transaction
 from bot.store.models import Checkin, Contact, Group, GroupMember, User
 from bot.store.users import find_user
@@ -204,8 +205,9 @@ async def test_duress_word_rules_and_replies_never_repeat_it(sqlite_url: str) ->
         ]
         async with transaction(h.app.rt.sessions) as session:
             user = await session.get_one(User, await user_id(h, "alice"))
-            assert user.duress_hash and user.duress_hash.startswith("scrypt$")
-            assert "armalade" not in user.duress_hash.casefold()
+            assert user.duress_hash and crypto.looks_sealed(user.duress_hash)  # hash, sealed
+            assert crypto.decrypt_field(user.duress_hash).startswith("scrypt$")
+            assert "armalade" not in crypto.decrypt_field(user.duress_hash).casefold()
         assert has(await h.say("alice", "/duress off"), "Duress word removed")
         assert has(await h.say("alice", "marmalade"), "I did not understand")
 
