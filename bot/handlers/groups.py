@@ -152,6 +152,7 @@ async def join(ctx: Ctx, cmd: Command) -> None:
     ):
         raise contacts.BadCode()
     await group_store.add_member(ctx.session, group.id, ctx.user.id, ctx.now)
+    await group_store.log_event(ctx.session, group.id, ctx.now, "joined", ctx.user.id)
     await ctx.reply("group.joined", name=_name(group), id=group.id)
     if group.schedule_spec:
         first = next_due(parse_schedule(group.schedule_spec), ctx.zone, ctx.now, ctx.now)
@@ -191,6 +192,7 @@ async def group_checkin(ctx: Ctx, cmd: Command) -> None:
         firsts = {k: next_due(parsed, z, ctx.now, ctx.now) for k, z in zones.items()}
     due = [(uid, firsts[_zone_key(ctx, tz)]) for uid, tz in people] if spec else []
     await group_store.replace_schedules(ctx.session, group, spec, due, ctx.now)
+    await group_store.log_event(ctx.session, group_id, ctx.now, "schedule", ctx.user.id)
     if spec is None:
         await ctx.reply("group.checkin_off", id=group_id, count=len(people))
     else:
@@ -237,6 +239,8 @@ async def group_policy(ctx: Ctx, cmd: Command) -> None:
     changes = _policy_changes(rest)
     for field, seconds in changes.items():
         setattr(group, field, seconds)
+    if changes:
+        await group_store.log_event(ctx.session, group_id, ctx.now, "policy", ctx.user.id)
     c = ctx.rt.settings.checkins
     shown = {
         "window": _seconds(group.response_window_s, c.response_window),
@@ -274,7 +278,7 @@ def _seconds(value: int | None, default: timedelta) -> str:
 async def group_alerts(ctx: Ctx, cmd: Command) -> None:
     """In a group chat: make it (or with `off`, stop it being) the group's alert channel."""
     group_id, rest = _group_arg(cmd, "group.alerts_usage")
-    await _require(ctx, group_id, organiser=True)
+    group, _ = await _require(ctx, group_id, organiser=True)
     if ctx.incoming.is_private:
         raise UserError("group.alerts_in_group", id=group_id)
     chat = ctx.incoming.chat
@@ -283,9 +287,22 @@ async def group_alerts(ctx: Ctx, cmd: Command) -> None:
         await ctx.reply(
             "group.alerts_unbound" if unbound else "group.alerts_not_bound", id=group_id
         )
+        if unbound:
+            await _log_binding(ctx, group, "chat_unbound", "group.alerts_unbound_notice")
         return
     bound = await group_store.bind_chat(ctx.session, group_id, chat, ctx.now)
     await ctx.reply("group.alerts_bound" if bound else "group.alerts_already", id=group_id)
+    if bound:
+        await _log_binding(ctx, group, "chat_bound", "group.alerts_bound_notice")
+
+
+async def _log_binding(ctx: Ctx, group: Group, event: str, key: str) -> None:
+    """A new or dropped alert chat is logged and told to every organiser (and members)."""
+    await group_store.log_event(ctx.session, group.id, ctx.now, event, ctx.user.id)
+    by = await _person(ctx, ctx.user.id)
+    for person in await group_store.member_ids(ctx.session, group.id):
+        if person != ctx.user.id:
+            await ctx.tell(person, key, by=by, group=_name(group), id=group.id)
 
 
 # -- the organiser's view -----------------------------------------------------------------
@@ -322,24 +339,83 @@ async def _target(ctx: Ctx, cmd: Command, usage: str) -> tuple[Group, int, int]:
 
 
 async def group_remove(ctx: Ctx, cmd: Command) -> None:
-    """Remove someone from the group; they are told, and its check-ins stop for them."""
+    """Remove someone; they and every organiser are told, and it goes in the group log.
+
+    Nobody removes the owner: the owner hands the group over (/group_owner) or leaves.
+    """
     group, _, user_id = await _target(ctx, cmd, "group.remove_usage")
     if user_id == ctx.user.id:
         raise UserError("group.remove_self", id=group.id)
-    name = clean_name((await user_store.names_of(ctx.session, [user_id])).get(user_id, ""))
+    if user_id == group.owner_id:
+        raise UserError("group.owner_stays", id=group.id)
+    name = await _person(ctx, user_id)
     await group_store.remove_member(ctx.session, group.id, user_id)
+    await group_store.log_event(ctx.session, group.id, ctx.now, "removed", ctx.user.id, user_id)
     await ctx.reply("group.removed", name=name, id=group.id)
     await ctx.tell(user_id, "group.removed_you", name=_name(group))
+    by = await _person(ctx, ctx.user.id)
+    await _tell_organisers_of(ctx, group, "group.removed_notice", by=by, who=name)
 
 
 async def group_promote(ctx: Ctx, cmd: Command) -> None:
-    """Make a member an organiser (their own check-ins carry on)."""
+    """Make a member an organiser; they and every organiser are told, and it is logged."""
     group, member_id, user_id = await _target(ctx, cmd, "group.promote_usage")
-    name = clean_name((await user_store.names_of(ctx.session, [user_id])).get(user_id, ""))
+    name = await _person(ctx, user_id)
     if not await group_store.set_role(ctx.session, member_id, ORGANISER):
         raise UserError("group.already_organiser", name=name, id=group.id)
+    await group_store.log_event(ctx.session, group.id, ctx.now, "promoted", ctx.user.id, user_id)
     await ctx.reply("group.promoted", name=name, id=group.id)
     await ctx.tell(user_id, "group.promoted_you", name=_name(group), id=group.id)
+    await _tell_organisers_of(ctx, group, "group.promoted_notice",
+                              by=await _person(ctx, ctx.user.id), who=name,
+                              skip=(user_id,))  # fmt: skip
+
+
+async def group_owner(ctx: Ctx, cmd: Command) -> None:
+    """The owner hands the group to another person in it (who becomes an organiser)."""
+    group, _, user_id = await _target(ctx, cmd, "group.owner_usage")
+    if group.owner_id != ctx.user.id:
+        raise UserError("group.owner_only", id=group.id)
+    if user_id == ctx.user.id:
+        raise UserError("group.owner_already", id=group.id)
+    name = await _person(ctx, user_id)
+    await group_store.set_owner(ctx.session, group.id, user_id)
+    await group_store.log_event(ctx.session, group.id, ctx.now, "owner", ctx.user.id, user_id)
+    await ctx.reply("group.owner_set", name=name, id=group.id)
+    await ctx.tell(user_id, "group.owner_you", name=_name(group), id=group.id)
+    await _tell_organisers_of(ctx, group, "group.owner_changed", who=name, skip=(user_id,))
+
+
+async def group_log(ctx: Ctx, cmd: Command) -> None:
+    """Who changed what in the group, and when; anyone in the group may read it."""
+    group_id, _ = _group_arg(cmd, "group.log_usage")
+    group, _ = await _require(ctx, group_id, organiser=False)
+    entries = await group_store.group_log(ctx.session, group_id)
+    people = {p for _, _, actor, target in entries for p in (actor, target) if p is not None}
+    names = await user_store.names_of(ctx.session, people)
+    gone = ctx.t("group.log_someone")
+    lines = [ctx.t("group.log_header", name=_name(group), id=group_id)]
+    for at, event, actor, target in entries:
+        lines.append(ctx.t(
+            f"group.log_{event}",
+            at=local_time(at, ctx.zone),
+            by=clean_name(names.get(actor, ""), fallback=gone) if actor else gone,
+            who=clean_name(names.get(target, ""), fallback=gone) if target else gone,
+        ))  # fmt: skip
+    await ctx.reply_text("\n".join(lines))
+
+
+async def _person(ctx: Ctx, user_id: int) -> str:
+    return clean_name((await user_store.names_of(ctx.session, [user_id])).get(user_id, ""))
+
+
+async def _tell_organisers_of(
+    ctx: Ctx, group: Group, key: str, *, skip: tuple[int, ...] = (), **params: str
+) -> None:
+    """Tell every organiser but the one acting (and `skip`) about a change in the group."""
+    for organiser in await group_store.organiser_ids(ctx.session, group.id):
+        if organiser != ctx.user.id and organiser not in skip:
+            await ctx.tell(organiser, key, group=_name(group), id=group.id, **params)
 
 
 async def group_leave(ctx: Ctx, cmd: Command) -> None:
@@ -355,6 +431,13 @@ async def group_leave(ctx: Ctx, cmd: Command) -> None:
         await ctx.reply("group.closed", name=name)
         return
     await _tell_organisers(ctx, group, "group.member_left")
+    if group.owner_id == ctx.user.id:  # the owner leaves: the longest-serving organiser inherits
+        heir = await group_store.successor(ctx.session, group_id, ctx.user.id)
+        if heir is not None:
+            await group_store.set_owner(ctx.session, group_id, heir)
+            await group_store.log_event(ctx.session, group_id, ctx.now, "owner", ctx.user.id, heir)
+            await ctx.tell(heir, "group.owner_you", name=name, id=group_id)
+    await group_store.log_event(ctx.session, group_id, ctx.now, "left", ctx.user.id)
     await group_store.remove_member(ctx.session, group_id, ctx.user.id)
     await ctx.reply("group.left", name=name)
 
@@ -371,5 +454,7 @@ ROUTES: dict[str, Route] = {
     "group_members": Route(group_members, private_only=False),
     "group_remove": Route(group_remove, private_only=False),
     "group_promote": Route(group_promote, private_only=False),
+    "group_owner": Route(group_owner, private_only=False),
+    "group_log": Route(group_log, private_only=False),
     "group_leave": Route(group_leave, private_only=False),
 }

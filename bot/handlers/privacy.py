@@ -22,8 +22,10 @@ from bot.core.model import Attachment, Choice, MessageKind, Outgoing
 from bot.core.text import clean_name
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
+from bot.i18n import t
 from bot.store import outbox
 from bot.store import privacy as privacy_store
+from bot.store import users as user_store
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +76,36 @@ async def _erase(ctx: Ctx) -> None:
     raw_name = ctx.user.display_name or ""
     names = {raw_name, clean_name(raw_name, fallback="")}
     farewell = Outgoing(ctx.incoming.chat, ctx.t("forget.done"), answer_ref=ctx.incoming.answer_ref)
-    await privacy_store.erase(ctx.session, user_id, names)
+    fates = await privacy_store.erase(ctx.session, user_id, names, ctx.now)
     for other in linked:
         await ctx.tell(other, "forget.link_ended", kind=MessageKind.INFO)
+    await _tell_group_fates(ctx, fates)
     await privacy_store.queue_farewell(ctx.session, farewell, ctx.now)
     log.info("person erased", extra={"action": "privacy.erased", "links_ended": len(linked)})
+
+
+async def _tell_group_fates(ctx: Ctx, fates: list[privacy_store.GroupFate]) -> None:
+    """No group is left behind silently.
+
+    The members of a closed group and its alert chats are told, and so are the
+    organisers of a group that changed hands.
+    """
+    for fate in fates:
+        name = clean_name(fate.name, fallback=f"#{fate.group_id}")
+        if fate.closed:
+            for member in fate.members:
+                await ctx.tell(member, "group.closed_no_organiser", name=name)
+            for chat in fate.chats:
+                text = t("group.closed_chat", "en", id=fate.group_id)
+                await ctx.send(chat, text, kind=MessageKind.INFO)
+        elif fate.new_owner is not None:
+            await ctx.tell(fate.new_owner, "group.owner_inherited", name=name, id=fate.group_id)
+            heir = clean_name(
+                (await user_store.names_of(ctx.session, [fate.new_owner])).get(fate.new_owner, "")
+            )
+            for organiser in fate.organisers:
+                await ctx.tell(organiser, "group.owner_changed", who=heir, group=name,
+                               id=fate.group_id)  # fmt: skip
 
 
 #: The commands this module answers.

@@ -24,6 +24,7 @@ from bot.store.models import (
     Checkin,
     Group,
     GroupAlertChat,
+    GroupLogEntry,
     GroupMember,
     Invite,
     Schedule,
@@ -86,11 +87,12 @@ async def level2_targets_many(
 async def create_group(
     session: AsyncSession, *, name: str, creator_id: int, now: datetime
 ) -> Group:
-    """A new group whose creator is its first organiser."""
-    group = Group(name=name, created_at=now)
+    """A new group whose creator is its owner and first organiser."""
+    group = Group(name=name, created_at=now, owner_id=creator_id)
     session.add(group)
     await session.flush()
     session.add(GroupMember(group_id=group.id, user_id=creator_id, role=ORGANISER, joined_at=now))
+    await log_event(session, group.id, now, "created", creator_id)
     await session.flush()
     return group
 
@@ -173,9 +175,78 @@ async def organiser_ids(session: AsyncSession, group_id: int) -> list[int]:
 
 async def delete_group(session: AsyncSession, group_id: int) -> None:
     """Remove a group with everything hanging off it (members, schedules, chats, invites)."""
-    for model in (Schedule, GroupAlertChat, Invite, GroupMember):
+    for model in (Schedule, GroupAlertChat, Invite, GroupMember, GroupLogEntry):
         await session.execute(delete(model).where(model.group_id == group_id))
     await session.execute(delete(Group).where(Group.id == group_id))
+
+
+# -- ownership and the group log ----------------------------------------------------
+
+
+async def set_owner(session: AsyncSession, group_id: int, user_id: int) -> None:
+    """Hand the group to `user_id` (an organiser: promoted here if need be)."""
+    await session.execute(
+        update(Group).where(Group.id == group_id).values(owner_id=user_id)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    await session.execute(
+        update(GroupMember)
+        .where(GroupMember.group_id == group_id, GroupMember.user_id == user_id)
+        .values(role=ORGANISER)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def successor(session: AsyncSession, group_id: int, leaving_id: int) -> int | None:
+    """The longest-serving organiser other than `leaving_id`, who inherits the group."""
+    stmt = (
+        select(GroupMember.user_id)
+        .where(
+            GroupMember.group_id == group_id,
+            GroupMember.role == ORGANISER,
+            GroupMember.user_id != leaving_id,
+        )
+        .order_by(GroupMember.joined_at, GroupMember.id)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def member_ids(session: AsyncSession, group_id: int) -> list[int]:
+    """Everyone in a group, organisers included, oldest first."""
+    stmt = select(GroupMember.user_id).where(GroupMember.group_id == group_id)
+    return list((await session.execute(stmt.order_by(GroupMember.id))).scalars())
+
+
+async def log_event(
+    session: AsyncSession,
+    group_id: int,
+    at: datetime,
+    event: str,
+    actor_id: int | None,
+    target_id: int | None = None,
+) -> None:
+    """Record who changed what in the group (roles and bindings only)."""
+    await session.execute(
+        insert(GroupLogEntry).values(
+            group_id=group_id, at=at, event=event, actor_id=actor_id, target_id=target_id
+        )
+    )
+
+
+async def group_log(
+    session: AsyncSession, group_id: int, limit: int = 30
+) -> list[tuple[datetime, str, int | None, int | None]]:
+    """The newest `limit` entries of a group's log, oldest first."""
+    stmt = (
+        select(GroupLogEntry.at, GroupLogEntry.event, GroupLogEntry.actor_id,
+               GroupLogEntry.target_id)
+        .where(GroupLogEntry.group_id == group_id)
+        .order_by(GroupLogEntry.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    rows = [(r[0], r[1], r[2], r[3]) for r in (await session.execute(stmt)).all()]
+    return rows[::-1]
 
 
 # -- invites -----------------------------------------------------------------------
@@ -262,6 +333,14 @@ async def unbind_chat(session: AsyncSession, group_id: int, chat: Address) -> bo
         GroupAlertChat.chat_id == chat.chat_id,
     )
     return bool((await session.execute(stmt)).rowcount)
+
+
+async def alert_chats(session: AsyncSession, group_id: int) -> list[Address]:
+    """The chats bound as a group's alert channels."""
+    stmt = select(GroupAlertChat.platform, GroupAlertChat.chat_id).where(
+        GroupAlertChat.group_id == group_id
+    )
+    return [Address(p, c) for p, c in (await session.execute(stmt)).all()]
 
 
 async def is_alert_chat(session: AsyncSession, group_id: int, chat: Address) -> bool:

@@ -92,6 +92,8 @@ class Group(Base):
     level2_after_s: Mapped[int | None] = mapped_column(Integer)
     #: the group's own schedule spec (materialised per member as schedules rows)
     schedule_spec: Mapped[str | None] = mapped_column(String(200))
+    #: the creator, until they hand the group over; organisers cannot remove the owner
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class GroupMember(Base):
@@ -343,3 +345,19 @@ class KeyCheck(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sealed: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GroupLogEntry(Base):
+    """Who changed what in a group, and when; members may read it (`/group_log`).
+
+    Events are roles and bindings only (never scores, notes or check-ins). A person
+    erased by `/forgetme` becomes "someone who left" (SET NULL).
+    """
+
+    __tablename__ = "group_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    event: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

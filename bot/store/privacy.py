@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,8 @@ from sqlalchemy import ColumnElement, delete, false, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.lifecycle import Kind
-from bot.core.model import Outgoing
+from bot.core.model import Address, Outgoing
+from bot.store import groups as group_store
 from bot.store import outbox
 from bot.store.models import (
     Alert,
@@ -243,11 +245,32 @@ async def linked_people(session: AsyncSession, user_id: int) -> list[int]:
     return sorted(people)
 
 
-async def erase(session: AsyncSession, user_id: int, mentions: Iterable[str]) -> None:
+@dataclass(frozen=True)
+class GroupFate:
+    """What an erased person's leaving did to one of their groups, for the notices.
+
+    `closed`: nobody was left to organise it, so it was closed (its alert chats
+    unbound); `members` and `chats` are who to tell. `new_owner`: the owner left and
+    the longest-serving organiser inherits it; `organisers` are the others to tell.
+    """
+
+    group_id: int
+    name: str
+    closed: bool = False
+    new_owner: int | None = None
+    members: tuple[int, ...] = ()
+    chats: tuple[Address, ...] = ()
+    organisers: tuple[int, ...] = ()
+
+
+async def erase(
+    session: AsyncSession, user_id: int, mentions: Iterable[str], now: datetime
+) -> list[GroupFate]:
     """Delete every row about a person; `mentions` are the names messages called them by.
 
     Runs in the caller's transaction. Pending changes are flushed first, so the ORM
-    never writes to a row deleted here.
+    never writes to a row deleted here. Returns what became of their groups: a group
+    never stays behind with members and no organiser, or with its owner gone.
     """
     await session.flush()
     identities = (
@@ -283,7 +306,7 @@ async def erase(session: AsyncSession, user_id: int, mentions: Iterable[str]) ->
         delete(Invite).where(or_(Invite.inviter_id == user_id, Invite.used_by == user_id)),
         delete(BadCodeAttempt).where(BadCodeAttempt.user_id == user_id),
     )
-    await _leave_groups(session, user_id)
+    fates = await _leave_groups(session, user_id, now)
     await _run(
         session,
         delete(Identity).where(Identity.user_id == user_id),
@@ -292,6 +315,7 @@ async def erase(session: AsyncSession, user_id: int, mentions: Iterable[str]) ->
     for obj in [*identities, await session.get(User, user_id)]:
         if obj is not None and obj in session:
             session.expunge(obj)
+    return fates
 
 
 async def _run(session: AsyncSession, *statements: Any) -> None:
@@ -299,29 +323,34 @@ async def _run(session: AsyncSession, *statements: Any) -> None:
         await session.execute(stmt.execution_options(synchronize_session=False))
 
 
-async def _leave_groups(session: AsyncSession, user_id: int) -> None:
-    """Drop memberships; a group left with nobody in it goes too."""
-    groups = list(
-        (
-            await session.execute(
-                select(GroupMember.group_id).where(GroupMember.user_id == user_id)
-            )
-        ).scalars()
+async def _leave_groups(session: AsyncSession, user_id: int, now: datetime) -> list[GroupFate]:
+    """Drop memberships; hand over what the person owned; close what nobody can run."""
+    stmt = (
+        select(Group)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == user_id)
     )
-    await _run(session, delete(GroupMember).where(GroupMember.user_id == user_id))
-    for group_id in groups:
-        left = await session.execute(
-            select(GroupMember.id).where(GroupMember.group_id == group_id).limit(1)
-        )
-        if left.first() is None:
+    groups = list((await session.execute(stmt)).scalars())
+    fates = []
+    for group in groups:
+        heir = await group_store.successor(session, group.id, user_id)
+        await group_store.remove_member(session, group.id, user_id)
+        members = await group_store.member_ids(session, group.id)
+        if not members or heir is None:
+            chats = await group_store.alert_chats(session, group.id)
+            fates.append(GroupFate(group.id, group.name, True, None, tuple(members), tuple(chats)))
             await _run(
                 session,
-                delete(Invite).where(Invite.group_id == group_id),
-                delete(GroupAlertChat).where(GroupAlertChat.group_id == group_id),
-                delete(Schedule).where(Schedule.group_id == group_id),
-                update(Checkin).where(Checkin.group_id == group_id).values(group_id=None),
-                delete(Group).where(Group.id == group_id),
+                update(Checkin).where(Checkin.group_id == group.id).values(group_id=None),
             )
+            await group_store.delete_group(session, group.id)
+        elif group.owner_id == user_id:
+            await group_store.set_owner(session, group.id, heir)
+            await group_store.log_event(session, group.id, now, "owner_inherited", None, heir)
+            others = tuple(u for u in await group_store.organiser_ids(session, group.id)
+                           if u != heir)  # fmt: skip
+            fates.append(GroupFate(group.id, group.name, new_owner=heir, organisers=others))
+    return fates
 
 
 async def _forget_mentions(
