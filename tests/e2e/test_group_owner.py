@@ -61,7 +61,7 @@ async def test_owner_cannot_be_removed_and_every_change_is_told_and_logged(
         assert h.new_for("olga") == []  # a refused attempt changes nothing
 
         await h.say("bob", f"/group_promote 1 {n['yuri']}")
-        assert h.new_for("olga") == ["Bob made Yuri an organiser of group \"Field team\" (#1)."]
+        assert h.new_for("olga") == ['Bob made Yuri an organiser of group "Field team" (#1).']
         assert has(h.new_for("yuri"), "You are now an organiser")
         assert h.new_for("mia") == []
 
@@ -73,9 +73,9 @@ async def test_owner_cannot_be_removed_and_every_change_is_told_and_logged(
         await h.say("olga", f"/group_remove 1 {n['mia']}")
         assert has(h.new_for("mia"), "You were removed")
         for organiser in ("bob", "yuri"):
-            assert h.new_for(organiser) == [
-                "Olga removed Mia from group \"Field team\" (#1)."
-            ], organiser
+            assert h.new_for(organiser) == ['Olga removed Mia from group "Field team" (#1).'], (
+                organiser
+            )
 
         log = "\n".join(await h.say("yuri", "/group_log 1"))
         for line in ("Olga created the group.", "Olga made Bob an organiser.",
@@ -114,8 +114,8 @@ async def test_the_owners_forgetme_hands_over_and_the_last_organisers_closes(
         await h.say("olga", "/forgetme")
         await h.say("olga", "/forgetme confirm")
         # Bob and Yuri are both organisers; Bob has been in the group longer: he inherits.
-        assert has(h.new_for("bob"), "You now own group \"Field team\" (#1): its owner left")
-        assert has(h.new_for("yuri"), "Bob now owns group \"Field team\" (#1).")
+        assert has(h.new_for("bob"), 'You now own group "Field team" (#1): its owner left')
+        assert has(h.new_for("yuri"), 'Bob now owns group "Field team" (#1).')
         assert has(await h.say("yuri", "/group_log 1"), "Bob became the owner")
 
         await h.say("bob", "/group_leave 1")  # the owner leaves: Yuri, the other organiser
@@ -123,7 +123,7 @@ async def test_the_owners_forgetme_hands_over_and_the_last_organisers_closes(
         h.clear()
         await h.say("yuri", "/forgetme")
         await h.say("yuri", "/forgetme confirm")  # the last organiser: the group closes
-        assert has(h.new_for("mia"), "Group \"Field team\" has closed")
+        assert has(h.new_for("mia"), 'Group "Field team" has closed')
         assert h.inbox("#team-chat")[-1] == (
             "This chat no longer receives the alerts of group #1: the group has closed."
         )

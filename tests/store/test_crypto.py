@@ -224,3 +224,29 @@ async def test_rotation_with_a_wrong_old_key_names_the_row_and_the_fix(tmp_path:
     assert raw.startswith("hf1:")
     crypto.configure(KEY_A)
     assert (await _read(url))[0] == "Zainab Qasemi"
+
+
+async def test_slow_hashes_never_take_more_than_one_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many people setting PINs at once queue on one thread; the event loop keeps the other."""
+    import asyncio
+    import threading
+    import time
+
+    running, peak, threads = 0, 0, set()
+    lock = threading.Lock()
+
+    def observed(secret: str) -> str:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+            threads.add(threading.current_thread().name)
+        time.sleep(0.01)
+        with lock:
+            running -= 1
+        return secret
+
+    monkeypatch.setattr(crypto, "hash_secret", observed)
+    results = await asyncio.gather(*(crypto.hash_secret_async(str(i)) for i in range(10)))
+    assert results == [str(i) for i in range(10)]
+    assert peak == 1 and len(threads) == 1
