@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import Text, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import crypto
@@ -43,16 +43,19 @@ async def verify_or_adopt(engine: AsyncEngine, now: datetime) -> bool:
     """
     async with engine.begin() as conn:
         sealed = (await conn.execute(select(KeyCheck.sealed).limit(1))).scalar_one_or_none()
-        if sealed is not None:
-            if _opens(sealed, expect=CHECK_TEXT):
-                return False
+        if sealed is not None and not _opens(sealed, expect=CHECK_TEXT):
             raise KeyMismatch(MISMATCH)
-        # No check value yet: an older database. Values sealed with some other key mean
-        # the key is wrong; values in clear are sealed now, before the check is written.
-        raw = type_coerce(User.display_name, Text)
-        sample = (await conn.execute(select(raw).where(raw.like("hf1:%")).limit(1))).scalar()
-        if sample is not None and not _opens(sample):
-            raise KeyMismatch(MISMATCH)
+        if sealed is None:
+            # An older database. Values sealed with another key mean the key is wrong;
+            # values in clear are sealed below, before the check value is written.
+            raw = type_coerce(User.display_name, Text)
+            stmt = select(raw).where(raw.like("hf1:%")).limit(1)
+            sample = (await conn.execute(stmt)).scalar()
+            if sample is not None and not _opens(sample):
+                raise KeyMismatch(MISMATCH)
+    await fill_unset_hashes(engine)
+    if sealed is not None:
+        return False
     from bot.rotate import seal_clear_values
 
     sealed_now = await seal_clear_values(engine)
@@ -78,3 +81,22 @@ def _opens(sealed: str, expect: str | None = None) -> bool:
     except crypto.DecryptionError:
         return False
     return expect is None or opened == expect
+
+
+async def fill_unset_hashes(engine: AsyncEngine) -> int:
+    """Give every person without a duress word or PIN a sealed filler instead of NULL.
+
+    Rows written by an older Holdfast (or inserted in bulk) hold NULL, which would show
+    who has set one. Each filler is sealed afresh, row by row, so no two look alike.
+    """
+    done = 0
+    for column in (User.duress_hash, User.pin_hash):
+        async with engine.begin() as conn:
+            ids = (await conn.execute(select(User.id).where(column.is_(None)))).scalars().all()
+            for user_id in ids:
+                await conn.execute(
+                    update(User).where(User.id == user_id, column.is_(None))
+                    .values({column.key: None})  # SealedHash writes None as a fresh filler
+                )  # fmt: skip
+            done += len(ids)
+    return done

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.store.types import SecretText, UTCDateTime
+from bot.store.types import SealedHash, SecretText, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -61,8 +61,9 @@ class User(Base):
     pause_reason: Mapped[str | None] = mapped_column(SecretText)
     #: set while a pause runs; the scheduler claims it when due to say "pause ended"
     pause_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    duress_hash: Mapped[str | None] = mapped_column(String(200))
-    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    #: never NULL in the database: an unset one is a sealed filler (`SealedHash`)
+    duress_hash: Mapped[str | None] = mapped_column(SealedHash)
+    pin_hash: Mapped[str | None] = mapped_column(SealedHash)
     #: a pending /forgetme confirmation expires at this time
     forget_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

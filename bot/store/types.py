@@ -11,10 +11,11 @@ outgoing message bodies. It encrypts with the process's field cipher
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Text
+from sqlalchemy import DateTime, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -66,3 +67,41 @@ class SecretText(TypeDecorator[str]):
         if value is None:
             return None
         return crypto.decrypt_field(value)
+
+
+#: What an unset duress word or PIN holds, sealed: the same length as a real hash
+#: (`scrypt$` + 24 + `$` + 44 characters), so the sealed values look alike too.
+_UNSET = "unset$"
+_HASH_LENGTH = 76
+
+
+def unset_filler() -> str:
+    """A fresh, sealed "nothing set here", indistinguishable from a sealed hash."""
+    filler = _UNSET + secrets.token_urlsafe(64)[: _HASH_LENGTH - len(_UNSET)]
+    return crypto.encrypt_field(filler)
+
+
+class SealedHash(TypeDecorator[str]):
+    """A duress-word or PIN hash (already sealed by `crypto.hash_secret`), or None.
+
+    None is never stored as NULL: every person's row holds a sealed value, so a copy
+    of the database does not show who has a duress word or a PIN. Only with the key
+    can an unset value be told from a set one; Python code sees None as before.
+    """
+
+    impl = String(200)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        """None becomes a fresh sealed filler."""
+        return unset_filler() if value is None else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        """A sealed filler (or a NULL from an older database) reads as None."""
+        if value is None:
+            return None
+        try:
+            opened = crypto.decrypt_field(value)
+        except crypto.DecryptionError:
+            return str(value)  # never matches in verify_secret; the key check catches it
+        return None if opened.startswith(_UNSET) else str(value)

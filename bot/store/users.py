@@ -42,7 +42,13 @@ async def register(
         if sender.display_name and user.display_name != sender.display_name:
             user.display_name = sender.display_name
         return user, False
-    user = User(display_name=sender.display_name or "", created_at=now, lang="en")
+    user = User(
+        display_name=sender.display_name or "",
+        created_at=now,
+        lang="en",
+        duress_hash=None,
+        pin_hash=None,
+    )  # sealed fillers: nobody can tell who set one
     session.add(user)
     await session.flush()
     session.add(

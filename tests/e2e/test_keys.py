@@ -164,3 +164,32 @@ async def test_an_old_database_in_clear_is_sealed_on_the_first_start_with_a_key(
         assert all(crypto.looks_sealed(v) for v in stored), "names must be sealed now"
         assert crypto.looks_sealed(note) and crypto.decrypt_field(note) == "hf1:x:y"
     assert crypto.current_key_id() is not None and TEST_KEY
+
+
+async def test_a_database_copy_does_not_show_who_has_a_duress_word_or_pin(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/holdfast.db"
+    async with Harness(url, FakeClock(T0)) as h:
+        for who in ("alice", "bob", "carol", "dan"):
+            await h.say(who, "/start")
+        await h.say("bob", "/duress tangerine")
+        await h.say("carol", "/pin 4821")
+        async with transaction(h.app.rt.sessions) as session:
+            await session.execute(insert(User).values(id=99, display_name="Old", lang="en",
+                                                      created_at=T0))  # fmt: skip
+    async with Harness(url, FakeClock(T0)) as h:  # a restart fills what older code left NULL
+        async with transaction(h.app.rt.sessions) as session:
+            raw = (
+                await session.execute(
+                    select(type_coerce(User.duress_hash, Text), type_coerce(User.pin_hash, Text))
+                )
+            ).all()
+            users = {u.id: u for u in (await session.execute(select(User))).scalars()}
+    stored = [value for row in raw for value in row]
+    assert all(v is not None and crypto.looks_sealed(v) for v in stored)
+    assert len({len(v) for v in stored}) == 1, "set and unset must look alike"
+    assert len(set(stored)) == len(stored), "every filler is sealed afresh"
+    with_duress = sorted(u.id for u in users.values() if u.duress_hash is not None)
+    with_pin = sorted(u.id for u in users.values() if u.pin_hash is not None)
+    assert (len(with_duress), len(with_pin)) == (1, 1)  # with the key, the app still knows
