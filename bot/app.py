@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import Delivery
-from bot.handlers import ROUTES, Router, account, safety
+from bot.handlers import ROUTES, Router, account, checkins
 from bot.i18n import has, t
 from bot.runtime import Runtime
 from bot.scheduler.tick import Ticker
@@ -65,7 +65,7 @@ class App:
                 p for p, tr in self.transports.items() if tr.numbered_choices
             ),
         )
-        self.router = Router(self.rt, ROUTES, account.first_contact, on_text=safety.on_plain_text)
+        self.router = Router(self.rt, ROUTES, account.first_contact, on_text=checkins.on_plain_text)
         self.delivery = Delivery(self.rt, self.transports)
         self.rt.on_queued = self.delivery.wake
         self.ticker = Ticker(self.rt)

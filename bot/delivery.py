@@ -4,10 +4,13 @@ At-least-once and never silent: every claimed message ends `sent`, back in the
 queue with a retry time, or `failed` and reported. The error's type decides:
 - `RateLimited`: retry after the platform's `retry_after`;
 - `TransientDeliveryError` (network, 5xx, time-outs, a platform not running now):
-  retry with capped exponential backoff and jitter, for up to `max_age`;
+  retry with capped exponential backoff and jitter, for up to `max_age`; an alert
+  message is never given up (SPEC: escalation ends only when someone acts), and
+  after `checkins.alert_retry_report` of failures the operators are told;
 - `ChatMoved`: re-address this and later messages to the new chat id, retry now;
-- `PermanentDeliveryError` / `RecipientUnreachable`: fail and report (an alert that
-  could not reach someone is told to the other people alerted).
+- `PermanentDeliveryError` / `RecipientUnreachable`: fail and report; for an alert,
+  the check-in engine counts that recipient as not alerted (`engine.unreachable`).
+An alert message the platform accepted counts its recipient as reached (`engine.sent`).
 
 Ordering and priority come from the claim (`store.claims.outbox_claim_statement`):
 alerts first, and at most one message in flight per chat, oldest first.
@@ -25,8 +28,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from bot import alerts
-from bot.core.model import Outgoing
+from bot import engine
+from bot.core.model import MessageKind, Outgoing
 from bot.runtime import Runtime
 from bot.store import chats, outbox
 from bot.store.db import transaction
@@ -78,6 +81,7 @@ class Delivery:
         self._idle_poll = idle_poll
         self._wake = asyncio.Event()
         self._stopping = False
+        self._reported: set[int] = set()  # alert messages reported as failing (this process)
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -176,12 +180,35 @@ class Delivery:
             return Result(row, out, "retry", f"unexpected {type(exc).__name__}")
         return Result(row, out, "sent")
 
+    def _report_slow_alert(self, row: Row[Any], now: datetime) -> None:
+        """An alert message failing for longer than `checkins.alert_retry_report`: tell operators.
+
+        Sending goes on; the report is logged once per message, at the first failed
+        attempt after the threshold (the attempt before it was still under it).
+        """
+        if row.kind != MessageKind.ALERT:
+            return
+        limit = self._rt.settings.checkins.alert_retry_report
+        if now - row.created_at < limit or row.id in self._reported:
+            return
+        self._reported.add(row.id)
+        log.error(
+            "alert message still failing; retrying",
+            extra={"action": "ops.alert_send_failing", "outbox_id": row.id,
+                   "alert_id": row.alert_id, "attempts": row.attempts},
+        )  # fmt: skip
+
     async def _record(self, results: list[Result], now: datetime | None = None) -> None:
         now = now or self._rt.clock.now()
         worker = self._rt.worker_id
         async with transaction(self._rt.sessions) as session:
             sent = [r.row.id for r in results if r.status == "sent"]
             await outbox.mark_sent_many(session, sent, worker, now)  # one statement per batch
+            await engine.sent(
+                session,
+                [(r.row.alert_id, r.row.platform, r.row.chat_id)
+                 for r in results if r.status == "sent" and r.row.alert_id is not None],
+            )  # fmt: skip
             for r in results:
                 row = r.row
                 if r.status == "sent":
@@ -192,8 +219,11 @@ class Delivery:
                         session, row.id, worker, row.platform, row.chat_id, r.new_chat_id
                     )
                     await chats.chat_moved(session, row.platform, row.chat_id, r.new_chat_id)
-                elif r.status == "retry" and now - row.created_at < self._max_age:
+                elif r.status == "retry" and (
+                    row.kind == MessageKind.ALERT or now - row.created_at < self._max_age
+                ):
                     delay = r.retry_after if r.retry_after is not None else backoff(row.attempts)
+                    self._report_slow_alert(row, now)
                     await outbox.mark_retry(
                         session, row.id, worker, now + timedelta(seconds=delay), r.error
                     )
@@ -212,8 +242,9 @@ class Delivery:
                         extra={"action": "delivery.failed", "outbox_id": row.id, "kind": row.kind},
                     )
                     if row.alert_id is not None:
-                        await alerts.undeliverable(
-                            session, row.alert_id, row.platform, row.chat_id, now
-                        )
+                        await engine.unreachable(
+                            session, self._rt.settings, row.alert_id, row.platform,
+                            row.chat_id, now,
+                        )  # fmt: skip
         if any(r.status in ("moved", "failed") for r in results):
             self.wake()

@@ -39,6 +39,7 @@ MESSAGES = {
     "duration.invalid": "is not a duration; write it like 90s, 45m, 3h, 2d or 1h30m",
     "duration.too_long": "is longer than {max}, the most allowed",
     "duration.range": "{value} is out of range; use a duration {allowed}",
+    "int.range": "{value} is out of range; use a whole number {allowed}",
     "db.empty": f"is empty; it must start with {_DRIVERS}",
     "db.postgres": '"{scheme}://" is not supported; use postgresql+asyncpg://… instead (the '
     "rest of the URL stays the same)",

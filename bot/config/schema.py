@@ -61,6 +61,13 @@ class CheckinSettings:
     min_timer: timedelta = timedelta(minutes=5)
     max_timer: timedelta = timedelta(days=7)
     default_timezone: str = "UTC"
+    #: an open alert nobody acknowledged is sent again this often, at most `repeats` times
+    repeat_every: timedelta = timedelta(minutes=15)
+    repeats: int = 3
+    #: an acknowledged alert not resolved within this re-opens
+    ack_timeout: timedelta = timedelta(hours=2)
+    #: alert sends failing this long are reported to the operators (sending goes on)
+    alert_retry_report: timedelta = timedelta(hours=1)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ COMMANDS = frozenset(
         "decline", "group_new", "group_invite", "join", "group_checkin", "group_policy",
         "group_alerts", "group_members", "group_remove", "group_promote", "group_leave",
         "group_revoke",
-        "group_owner", "group_log",
+        "group_owner", "group_log", "resolve",
     }
 )  # fmt: skip
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import alerts
+from bot import engine
 from bot.core.commands import Command
 from bot.core.durations import check_bounds, format_duration, parse_duration
 from bot.core.errors import UserError
-from bot.core.lifecycle import Kind, State
+from bot.core.lifecycle import EMERGENCY_KINDS, Kind, State
 from bot.core.model import Choice
 from bot.core.schedules import dst_notices, format_schedule, next_due, parse_schedule
 from bot.core.text import clean_note, is_ascii_number
 from bot.core.times import format_hhmm
+from bot.handlers import secrets
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.store import checkins as checkin_store
-from bot.store.models import Checkin
 
 MAX_SCHEDULES = 20
 #: A score sent this soon after an answer is added to it (the well-being buttons).
@@ -32,7 +32,7 @@ def local_time(when: datetime, zone: ZoneInfo) -> str:
 
 async def warn_if_alone(ctx: Ctx) -> None:
     """Tell the defender when nobody would be alerted (SPEC: at set-up and in /status)."""
-    reach = await alerts.reach(ctx.session, ctx.user.id)
+    reach = await engine.reach(ctx.session, ctx.user.id)
     if not (reach.level1 or reach.level2):
         await ctx.reply("checkin.nobody_warning")
 
@@ -135,58 +135,49 @@ def wellbeing_choices(ctx: Ctx) -> tuple[tuple[Choice, ...], ...]:
     return (tuple(Choice(ctx.t(f"ok.score{n}"), f"/ok {n}") for n in range(1, 6)),)
 
 
-#: What an OK answers. A duress alert is not among them: a later OK may be coerced
-#: too, so it never sends an all-clear for one; the people alerted decide.
-ANSWERABLE = tuple(k.value for k in Kind if k != Kind.DURESS)
-
-
-async def answer(ctx: Ctx, score: int | None, note: str | None, *, duress: bool = False) -> int:
-    """Record an OK: resolve every open check-in and timer; all-clear where alerts went out.
-
-    Under duress the same rows close the same way (so nothing the defender sees
-    differs), but no all-clear goes out: the duress alert stands instead.
-    Returns how many check-ins it closed.
-    """
-    rows = await checkin_store.answer_all(
-        ctx.session, ctx.user.id, ctx.now, score=score, note=note, kinds=ANSWERABLE
-    )
-    ctx.user.last_ok_at = ctx.now
-    for row in rows:
-        if row.state == State.RESOLVED and duress:
-            await checkin_store.resolve_alerts(ctx.session, row.id, ctx.now)
-        elif row.state == State.RESOLVED:
-            checkin = await ctx.session.get_one(Checkin, row.id)
-            await alerts.all_clear(ctx.session, checkin, ctx.now)
-    return len(rows)
-
-
 async def ok(ctx: Ctx, cmd: Command) -> None:
     """Check in as safe, with an optional well-being score and note.
 
     With a safe PIN set the answer must start with it (`ok 4821 4 tired`); the
     duress word in its place (`ok WORD`) is answered exactly the same way.
     """
-    from bot.handlers import safety  # safety builds on this module
-
-    args, duress, counts = await safety.check_answer(ctx, cmd.args)
+    args, duress, counts = await secrets.check_answer(ctx, cmd.args)
     await respond_ok(ctx, args, duress=duress, counts=counts)
+
+
+async def on_plain_text(ctx: Ctx, text: str) -> bool:
+    """The Router's hook for plain text: the duress word typed alone is an answer.
+
+    Returns True when it handled the text (the reply is exactly a normal OK's).
+    """
+    word = text.strip()
+    if len(word.split()) != 1 or not await secrets.is_duress_word(ctx, word):
+        return False
+    await respond_ok(ctx, "", duress=True, counts=True)
+    return True
 
 
 async def respond_ok(ctx: Ctx, args: str, *, duress: bool, counts: bool) -> None:
     """Answer an OK (`args` is the score and note); under duress, also alert silently.
 
+    What the answer does to each open check-in (closed, all-clear, or an SOS kept
+    open) is the engine's decision; the reply is the same in every case, so the
+    phone shows nothing of it.
+
     Raises:
         UserError: `pin.needed` when the answer lacks the PIN (nothing is recorded).
     """
-    from bot.handlers import safety
-
     score, note = parse_ok(args)
     if score is not None and note is None and await _add_score(ctx, score):
         await ctx.reply("ok.score_noted")
     else:
         if not counts:
             raise UserError("pin.needed")
-        closed = await answer(ctx, score, note, duress=duress)
+        closed = await engine.answer(
+            ctx.session, ctx.rt.settings, ctx.user.id, ctx.now,
+            score=score, note=note, duress=duress,
+        )  # fmt: skip
+        ctx.user.last_ok_at = ctx.now
         if not closed:
             await checkin_store.create_checkin(
                 ctx.session, user_id=ctx.user.id, kind=Kind.MANUAL.value, due_at=ctx.now,
@@ -197,7 +188,9 @@ async def respond_ok(ctx: Ctx, args: str, *, duress: bool, counts: bool) -> None
         choices = wellbeing_choices(ctx) if score is None else ()
         await ctx.reply("ok.thanks", choices=choices)
     if duress:
-        await safety.raise_emergency(ctx, Kind.DURESS, None)
+        await engine.emergency(
+            ctx.session, ctx.rt.settings, ctx.user.id, Kind.DURESS, None, ctx.now
+        )
 
 
 async def _add_score(ctx: Ctx, score: int) -> bool:
@@ -210,7 +203,7 @@ async def _add_score(ctx: Ctx, score: int) -> bool:
     ):
         return False
     still_open = await checkin_store.open_checkins(ctx.session, ctx.user.id)
-    if any(c.kind != Kind.DURESS for c in still_open):  # a duress alert must not show
+    if any(c.kind not in EMERGENCY_KINDS for c in still_open):  # an open alert must not show
         return False
     last.score = score
     return True

@@ -1,4 +1,4 @@
-"""/invite, accepting or declining, /contacts, /contact_remove, /ack.
+"""/invite, accepting or declining, /contacts, /contact_remove, /ack, /resolve.
 
 A trusted contact exists only once the invited person accepted: a pending or
 declined invite is never alerted. Invite codes carry 96 bits from `secrets`, expire,
@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import alerts
+from bot import engine
 from bot.core.commands import Command
 from bot.core.errors import UserError
 from bot.core.model import Choice, MessageKind
-from bot.core.text import clean_name, is_ascii_number
+from bot.core.text import clean_name, clean_note, is_ascii_number
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
-from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
-from bot.store import groups as group_store
 from bot.store import users as user_store
 from bot.store.models import Invite
 
@@ -157,37 +155,55 @@ async def contact_remove(ctx: Ctx, cmd: Command) -> None:
         raise UserError("contacts.no_such", id=link_id)
     other = removed.contact_id if removed.defender_id == ctx.user.id else removed.defender_id
     names = await user_store.names_of(ctx.session, [other, ctx.user.id])
+    # The contact takes no further part in the defender's open alerts.
+    await engine.left(
+        ctx.session, ctx.rt.settings, removed.contact_id, [removed.defender_id], ctx.now
+    )
     await ctx.reply("contacts.removed", name=clean_name(names.get(other, "")))
     await ctx.tell(other, "contacts.link_ended", name=clean_name(names.get(ctx.user.id, "")))
+
+
+def _alert_number(cmd: Command) -> tuple[int | None, str]:
+    """`[ALERT] [note]` → (alert number or None, the rest)."""
+    words = cmd.words
+    if words and is_ascii_number(words[0].lstrip("#")):
+        return int(words[0].lstrip("#")), cmd.args.strip()[len(words[0]) :].strip()
+    return None, cmd.args.strip()
 
 
 async def ack(ctx: Ctx, cmd: Command) -> None:
     """Acknowledge an alert ("I'm on it").
 
-    Stops level 2 and tells the other recipients who is handling it.
+    Holds level 2 and the repeats, and tells the other recipients who is handling
+    it (the engine decides; this only passes who, which alert and where).
     """
     words = cmd.words
     if len(words) > 1 or (words and not is_ascii_number(words[0].lstrip("#"))):
         raise UserError("ack.usage")
-    wanted = int(words[0].lstrip("#")) if words else None
-    checkin = await checkin_store.alert_for_ack(ctx.session, ctx.user.id, wanted)
-    if checkin is None and not ctx.incoming.is_private:
-        # Pressed in a bound alert chat: anyone in the chat the alert went to may take it on.
-        checkin = await group_store.alert_for_chat(ctx.session, ctx.incoming.chat, wanted)
-    if checkin is None:
-        raise UserError("ack.none")
-    if not await checkin_store.acknowledge(ctx.session, checkin.id, ctx.user.id, ctx.now):
-        await ctx.session.refresh(checkin)
-        names = await user_store.names_of(ctx.session, [checkin.acked_by or 0])
-        helper = clean_name(names.get(checkin.acked_by or 0, ""))
-        await ctx.reply("ack.already", helper=helper, kind=MessageKind.ALERT)
-        return
-    await ctx.session.refresh(checkin)
-    await alerts.tell_handled(ctx.session, checkin, ctx.user.id, ctx.now)
-    names = await user_store.names_of(ctx.session, [checkin.user_id])
-    await ctx.reply(
-        "ack.thanks", name=clean_name(names.get(checkin.user_id, "")), kind=MessageKind.ALERT
+    wanted, _ = _alert_number(cmd)
+    chat = None if ctx.incoming.is_private else ctx.incoming.chat
+    outcome = await engine.acknowledge(
+        ctx.session, ctx.rt.settings, ctx.user.id, wanted, ctx.now, group_chat=chat
     )
+    if outcome.reply == "ack.none":
+        raise UserError("ack.none")
+    await ctx.reply(outcome.reply or "ack.thanks", kind=MessageKind.ALERT, **outcome.params)
+
+
+async def resolve(ctx: Ctx, cmd: Command) -> None:
+    """Close an alert: the defender is safe ("Resolved: they are safe").
+
+    Everyone else alerted hears who resolved it, with the note if one was given.
+    """
+    wanted, note = _alert_number(cmd)
+    chat = None if ctx.incoming.is_private else ctx.incoming.chat
+    outcome = await engine.resolve(
+        ctx.session, ctx.rt.settings, ctx.user.id, wanted, ctx.now,
+        note=clean_note(note), group_chat=chat,
+    )  # fmt: skip
+    if not outcome.done:
+        raise UserError("resolve.none")
+    await ctx.reply(outcome.reply or "resolve.thanks", kind=MessageKind.ALERT, **outcome.params)
 
 
 #: The commands this module answers.
@@ -198,4 +214,5 @@ ROUTES: dict[str, Route] = {
     "contacts": Route(contacts),
     "contact_remove": Route(contact_remove),
     "ack": Route(ack, private_only=False),
+    "resolve": Route(resolve, private_only=False),
 }

@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import alerts
+from bot import engine
 from bot.core.durations import format_duration
-from bot.core.lifecycle import Effect, Kind, Reach, Snapshot, State, Step, advance
+from bot.core.lifecycle import Kind
 from bot.core.model import Address, Choice, MessageKind, Outgoing
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -27,14 +25,13 @@ from bot.scheduler.recurrence import materialise
 from bot.store import chats, claims, outbox
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
+from bot.store import groups as group_store
 from bot.store import privacy as privacy_store
 from bot.store import users as user_store
 from bot.store.db import transaction
 from bot.store.models import Group, User
 
 log = logging.getLogger(__name__)
-
-NOBODY = Reach(level1=False, level2=False)
 
 BATCH = 500
 #: Retention purges scan history, not due work: at most once an hour per process.
@@ -93,14 +90,8 @@ async def run_once(rt: Runtime, now: datetime | None = None, batch: int = BATCH)
 async def _context(
     session: AsyncSession, user_ids: set[int], group_ids: set[int]
 ) -> tuple[dict[int, User], dict[int, Address], dict[int, Group]]:
-    users = {
-        u.id: u
-        for u in (await session.execute(select(User).where(User.id.in_(user_ids)))).scalars()
-    }
-    groups: dict[int, Group] = {}
-    if group_ids:
-        found = await session.execute(select(Group).where(Group.id.in_(group_ids)))
-        groups = {g.id: g for g in found.scalars()}
+    users = await user_store.users_by_id(session, user_ids)
+    groups = await group_store.groups_by_id(session, group_ids)
     return users, await user_store.addresses_of(session, user_ids), groups
 
 
@@ -117,67 +108,32 @@ async def _schedule_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, 
 
 
 async def _checkin_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, int] | None:
+    """Claim due check-ins and hand them to the engine; reminders are queued here in bulk."""
     async with transaction(rt.sessions) as session:
         rows = await claims.claim_checkins(session, worker=rt.worker_id, now=now, limit=batch)
         if not rows:
             return None
-        users, addresses, _ = await _context(session, {r.user_id for r in rows}, set())
-        escalating = [r.user_id for r in rows if r.state != State.PENDING]
-        reach = await alerts.reach_many(session, escalating)  # only escalation needs it
-        done = 0
-        quiet: list[tuple[Row[Any], Step]] = []  # reminders and silent moves: batched
-        raised: list[tuple[Any, int]] = []  # alert levels to raise: batched
-        for row in rows:
-            step = _decide(row, users[row.user_id], reach.get(row.user_id, NOBODY), now)
-            if step is None:
-                continue
-            if set(step.effects) <= {Effect.REMIND}:
-                quiet.append((row, step))
-            elif await checkin_store.apply_step(session, row.id, step):
-                done += 1
-                raised += _levels(row, step)
-        await alerts.raise_levels(session, raised, now)
-        await checkin_store.apply_steps(session, [(row.id, step) for row, step in quiet])
+        done, quiet = await engine.tick_batch(session, rt.settings, list(rows), now)
+        reminding = [row for row, plan in quiet if plan.reply == "reminder"]
+        people = {row.user_id for row in reminding}
+        addresses = await user_store.addresses_of(session, people)
+        langs = await user_store.langs_of(session, people)
         reminders = [
             (
                 _reminder(
                     addresses[row.user_id],
-                    users[row.user_id].lang,
+                    langs.get(row.user_id, "en"),
                     row.kind,
                     timedelta(seconds=row.grace_s),
-                ),  # fmt: skip
+                ),
                 row.user_id,
                 f"remind:{row.id}",
-            )
-            for row, step in quiet
-            if step.effects and row.user_id in addresses
+            )  # fmt: skip
+            for row in reminding
+            if row.user_id in addresses
         ]
         await outbox.enqueue_many(session, reminders, now=now)
         return done + len(quiet), len(rows)
-
-
-def _decide(row: Row[Any], user: User, reach: Reach, now: datetime) -> Step | None:
-    """The core's decision for one claimed check-in."""
-    snapshot = Snapshot(
-        state=State(row.state), level=row.level, next_action_at=row.next_action_at,
-        grace=timedelta(seconds=row.grace_s), level2_after=timedelta(seconds=row.level2_after_s),
-        acknowledged=row.acked_by is not None,
-    )  # fmt: skip
-    # A pause stops routine check-ins only: a timer set for a risky trip keeps running.
-    paused = (
-        user.paused_until is not None and user.paused_until > now and row.kind == Kind.SCHEDULED
-    )
-    return advance(snapshot, now, reach, paused=paused)
-
-
-def _levels(row: Row[Any], step: Step) -> list[tuple[Any, int]]:
-    """The alert levels an applied step raises (the claimed row carries what alerts need)."""
-    levels = {Effect.ALERT_LEVEL1: 1, Effect.ALERT_LEVEL2: 2}
-    if Effect.NOBODY_TO_ALERT in step.effects:
-        log.warning(
-            "missed, nobody to alert", extra={"action": "checkin.unreachable", "checkin_id": row.id}
-        )
-    return [(row, levels[e]) for e in step.effects if e in levels]
 
 
 def _reminder(to: Address, lang: str, kind: str, grace: timedelta) -> Outgoing:

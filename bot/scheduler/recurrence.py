@@ -20,7 +20,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.durations import format_duration
-from bot.core.lifecycle import Kind, State, first_deadline
+from bot.core.lifecycle import Kind, State, first_deadline, pause_stops, paused_now
 from bot.core.model import Address, Choice, MessageKind, Outgoing
 from bot.core.schedules import next_due, parse_schedule
 from bot.i18n import t
@@ -87,7 +87,7 @@ async def materialise(
             row.spec, user_zone(rt, user), row.anchor_at, row.next_due_at, now
         )
         moves.append((row.id, row.next_due_at, upcoming))
-        if user.paused_until is not None and user.paused_until > now:
+        if pause_stops(Kind.SCHEDULED) and paused_now(user.paused_until, now):
             continue  # paused: no prompt, no escalation
         group = groups.get(row.group_id) if row.group_id else None
         window, grace, level2_after = policy(rt, group)

@@ -11,14 +11,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, delete, select, update
+from sqlalchemy import Row, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.lifecycle import OPEN_STATES, State, Step, answered_state
+from bot.core.escalation import Case
+from bot.core.lifecycle import OPEN_STATES, State
 from bot.store.models import Alert, AlertRecipient, Checkin, Schedule
 from bot.store.outbox import dialect_insert
 
 _OPEN = tuple(s.value for s in OPEN_STATES)
+#: What happened to one recipient of an alert (`alert_recipients.status`).
+QUEUED, REACHED, UNREACHABLE, LEFT = "queued", "reached", "unreachable", "left"
 
 
 # -- schedules ---------------------------------------------------------------------
@@ -124,106 +127,119 @@ async def open_checkins(session: AsyncSession, user_id: int) -> Sequence[Checkin
     return (await session.execute(stmt)).scalars().all()
 
 
-async def apply_step(session: AsyncSession, row_id: int, step: Step) -> bool:
-    """Apply a decided transition if the row is still as the decision saw it."""
+#: The columns an escalation plan changes (`bot.core.escalation.Case`).
+CASE_COLUMNS = (
+    "state", "level", "next_action_at", "acked_by", "acked_at",
+    "level2_at", "repeats_sent", "alerted_at", "phone_ok_at",
+)  # fmt: skip
+
+
+def case_values(c: Case) -> dict[str, Any]:
+    """A case as column values."""
+    return {
+        "state": c.state.value, "level": c.level, "next_action_at": c.next_action_at,
+        "acked_by": c.acked_by, "acked_at": c.acked_at, "level2_at": c.level2_at,
+        "repeats_sent": c.repeats_sent, "alerted_at": c.alerted_at, "phone_ok_at": c.phone_ok_at,
+    }  # fmt: skip
+
+
+async def apply_plan(
+    session: AsyncSession, row_id: int, before: Case, after: Case, **extra: Any
+) -> bool:
+    """Write a decided case if the row is still as the decision saw it.
+
+    The guard (state, next action time, who acknowledged) is what makes two events
+    racing for one check-in (an answer and a tick, two acknowledgements, two
+    claimers) end in exactly one outcome: the loser's update matches no row.
+    """
     stmt = (
         update(Checkin)
         .where(
             Checkin.id == row_id,
-            Checkin.state == step.expect_state.value,
-            _same(Checkin.next_action_at, step.expect_next_action_at),
+            Checkin.state == before.state.value,
+            _same(Checkin.next_action_at, before.next_action_at),
+            _same(Checkin.acked_by, before.acked_by),
         )
-        .values(
-            state=step.state.value,
-            level=step.level,
-            next_action_at=step.next_action_at,
-            claimed_by=None,
-            lease_until=None,
-        )  # fmt: skip
+        .values(**case_values(after), claimed_by=None, lease_until=None, **extra)
         .execution_options(synchronize_session=False)
     )
     return bool((await session.execute(stmt)).rowcount)
 
 
-async def apply_steps(session: AsyncSession, steps: Sequence[tuple[int, Step]]) -> None:
-    """Apply many decided transitions with one executemany (a burst of reminders).
+async def apply_plans(session: AsyncSession, plans: Sequence[tuple[int, Case, Case]]) -> None:
+    """Write many decided cases with one executemany (a burst of reminders).
 
     The rows were claimed in this transaction (locked on PostgreSQL, the write lock
     held on SQLite), so nobody else can have moved them; the condition stays as a
-    guard. Steps whose row had no next action (never claimed) are not batched.
+    guard. Only rows that had a next action time (claimed rows) are batched here.
     """
-    if not steps:
+    if not plans:
         return
     table = Checkin.__table__
+    values = {name: bindparam(f"b_{name}") for name in CASE_COLUMNS}
     stmt = (
         table.update()
         .where(
             table.c.id == bindparam("b_id"),
-            table.c.state == bindparam("b_state"),
-            table.c.next_action_at == bindparam("b_expected"),
+            table.c.state == bindparam("b_expect_state"),
+            table.c.next_action_at == bindparam("b_expect_at"),
         )
-        .values(
-            state=bindparam("b_new"),
-            level=bindparam("b_level"),
-            next_action_at=bindparam("b_next"),
-            claimed_by=None,
-            lease_until=None,
-        )  # fmt: skip
+        .values(**values, claimed_by=None, lease_until=None)
     )
     params = [
         {
             "b_id": row_id,
-            "b_state": s.expect_state.value,
-            "b_expected": s.expect_next_action_at,
-            "b_new": s.state.value,
-            "b_level": s.level,
-            "b_next": s.next_action_at,
+            "b_expect_state": before.state.value,
+            "b_expect_at": before.next_action_at,
+            **{f"b_{k}": v for k, v in case_values(after).items()},
         }  # fmt: skip
-        for row_id, s in steps
+        for row_id, before, after in plans
     ]
     await session.execute(stmt, params)
 
 
-def _same(column: Any, value: datetime | None) -> Any:
+def _same(column: Any, value: Any) -> Any:
     return column.is_(None) if value is None else column == value
 
 
-async def answer_all(
+async def open_for_update(
+    session: AsyncSession, user_id: int, kinds: Sequence[str] | None = None
+) -> Sequence[Checkin]:
+    """A defender's open check-ins, locked until the transaction ends (PostgreSQL).
+
+    An answer reads and writes these rows in one transaction; the lock makes a
+    tick that claimed one of them finish first, so the answer sees its result.
+    """
+    stmt = select(Checkin).where(Checkin.user_id == user_id, Checkin.state.in_(_OPEN))
+    if kinds is not None:
+        stmt = stmt.where(Checkin.kind.in_(kinds))
+    stmt = stmt.order_by(Checkin.due_at).with_for_update()
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def checkin_for_update(session: AsyncSession, checkin_id: int) -> Checkin | None:
+    """One check-in, locked until the transaction ends (PostgreSQL)."""
+    stmt = select(Checkin).where(Checkin.id == checkin_id).with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def record_answer(
     session: AsyncSession,
-    user_id: int,
+    checkin_ids: Sequence[int],
     now: datetime,
     *,
-    score: int | None = None,
-    note: str | None = None,
-    kinds: Sequence[str] | None = None,
-) -> Sequence[Row[Any]]:
-    """Resolve every open check-in and timer of a defender in one statement.
-
-    Returns (id, state) of each row it moved: `ok` if it was answered before any
-    alert, `resolved` if an alert had gone out (the caller sends the all-clear).
-    """
-    # the core's rule (answered_state), spelled as SQL so one statement moves them all
-    moves = {s: answered_state(s) for s in OPEN_STATES}
-    new_state = case(*[(Checkin.state == s.value, a.value) for s, a in moves.items() if a])
-    conditions = [Checkin.user_id == user_id, Checkin.state.in_(_OPEN)]
-    if kinds is not None:
-        conditions.append(Checkin.kind.in_(kinds))
-    stmt = (
+    score: int | None,
+    note: str | None,
+) -> None:
+    """Store the answer itself (time, score, note) on the check-ins it answered."""
+    if not checkin_ids:
+        return
+    await session.execute(
         update(Checkin)
-        .where(*conditions)
-        .values(
-            state=new_state,
-            answered_at=now,
-            next_action_at=None,
-            score=score,
-            note=note,
-            claimed_by=None,
-            lease_until=None,
-        )  # fmt: skip
-        .returning(Checkin.id, Checkin.state, Checkin.kind, Checkin.duress)
+        .where(Checkin.id.in_(checkin_ids))
+        .values(answered_at=now, score=score, note=note)
         .execution_options(synchronize_session=False)
     )
-    return (await session.execute(stmt)).all()
 
 
 async def cancel_open(
@@ -284,11 +300,15 @@ async def add_recipients(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
 
 
 async def recipients_of(session: AsyncSession, checkin_id: int) -> Sequence[Row[Any]]:
-    """Everyone told about any level of this check-in: (platform, chat_id, user_id)."""
+    """Everyone still in this check-in's alerts: (platform, chat_id, user_id).
+
+    Recipients who left (link or role ended) and those who cannot be reached are
+    not told anything more.
+    """
     stmt = (
         select(AlertRecipient.platform, AlertRecipient.chat_id, AlertRecipient.user_id)
         .join(Alert, Alert.id == AlertRecipient.alert_id)
-        .where(Alert.checkin_id == checkin_id)
+        .where(Alert.checkin_id == checkin_id, AlertRecipient.status.in_((QUEUED, REACHED)))
         .distinct()
     )
     return (await session.execute(stmt)).all()
@@ -304,15 +324,20 @@ async def resolve_alerts(session: AsyncSession, checkin_id: int, now: datetime) 
     )
 
 
-async def alert_for_ack(
-    session: AsyncSession, user_id: int, checkin_id: int | None
-) -> Checkin | None:
-    """The open, alerted check-in this person may acknowledge (newest if not named)."""
+async def alert_for(session: AsyncSession, user_id: int, checkin_id: int | None) -> Checkin | None:
+    """The open alert this person may act on (newest if not named).
+
+    Only a recipient who has not left the alert (link or role ended) may act on it.
+    """
     stmt = (
         select(Checkin)
         .join(Alert, Alert.checkin_id == Checkin.id)
         .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
-        .where(AlertRecipient.user_id == user_id, Checkin.state == State.MISSED.value)
+        .where(
+            AlertRecipient.user_id == user_id,
+            AlertRecipient.status != LEFT,
+            Checkin.state == State.MISSED.value,
+        )
         .order_by(Checkin.id.desc())
         .limit(1)
     )
@@ -321,23 +346,91 @@ async def alert_for_ack(
     return (await session.execute(stmt)).scalars().first()
 
 
-async def acknowledge(session: AsyncSession, checkin_id: int, user_id: int, now: datetime) -> bool:
-    """The first acknowledgement wins; it stops level 2 (the next action is cleared)."""
+async def recipient_levels(session: AsyncSession, checkin_id: int) -> Sequence[Row[Any]]:
+    """Every recipient of a check-in's alerts with its level and status."""
     stmt = (
-        update(Checkin)
+        select(
+            Alert.level, AlertRecipient.platform, AlertRecipient.chat_id,
+            AlertRecipient.user_id, AlertRecipient.status,
+        )
+        .join(Alert, Alert.id == AlertRecipient.alert_id)
+        .where(Alert.checkin_id == checkin_id)
+    )  # fmt: skip
+    return (await session.execute(stmt)).all()
+
+
+async def set_recipient_status(
+    session: AsyncSession, alert_id: int, platform: str, chat_id: str, status: str
+) -> int | None:
+    """Record a send's outcome for one recipient; returns the check-in id (None: unknown).
+
+    A recipient who left stays left whatever a late send says.
+    """
+    stmt = (
+        update(AlertRecipient)
         .where(
-            Checkin.id == checkin_id,
-            Checkin.state == State.MISSED.value,
-            Checkin.acked_by.is_(None),
+            AlertRecipient.alert_id == alert_id,
+            AlertRecipient.platform == platform,
+            AlertRecipient.chat_id == chat_id,
+            AlertRecipient.status != LEFT,
         )
-        .values(
-            acked_by=user_id,
-            acked_at=now,
-            next_action_at=case((Checkin.level >= 2, Checkin.next_action_at), else_=None),
-        )
+        .values(status=status)
         .execution_options(synchronize_session=False)
     )
-    return bool((await session.execute(stmt)).rowcount)
+    await session.execute(stmt)
+    found = await session.execute(select(Alert.checkin_id).where(Alert.id == alert_id))
+    return found.scalar_one_or_none()
+
+
+async def mark_reached(
+    session: AsyncSession, alert_ids_chats: Sequence[tuple[int, str, str]]
+) -> None:
+    """Record successful alert sends with one executemany (the delivery hot path)."""
+    if not alert_ids_chats:
+        return
+    table = AlertRecipient.__table__
+    stmt = (
+        table.update()
+        .where(
+            table.c.alert_id == bindparam("b_alert"),
+            table.c.platform == bindparam("b_platform"),
+            table.c.chat_id == bindparam("b_chat"),
+            table.c.status == QUEUED,
+        )
+        .values(status=REACHED)
+    )
+    params = [{"b_alert": a, "b_platform": p, "b_chat": c} for a, p, c in alert_ids_chats]
+    await session.execute(stmt, params)
+
+
+async def open_alerts_with(
+    session: AsyncSession, person_id: int, defender_ids: Sequence[int]
+) -> Sequence[int]:
+    """Open alerts of these defenders on which this person is still a recipient."""
+    stmt = (
+        select(Checkin.id)
+        .join(Alert, Alert.checkin_id == Checkin.id)
+        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+        .where(
+            AlertRecipient.user_id == person_id,
+            AlertRecipient.status != LEFT,
+            Checkin.user_id.in_(defender_ids),
+            Checkin.state == State.MISSED.value,
+        )
+        .distinct()
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def leave_alert(session: AsyncSession, checkin_id: int, person_id: int) -> None:
+    """This person takes no further part in this check-in's alerts."""
+    alert_ids = select(Alert.id).where(Alert.checkin_id == checkin_id).scalar_subquery()
+    await session.execute(
+        update(AlertRecipient)
+        .where(AlertRecipient.alert_id.in_(alert_ids), AlertRecipient.user_id == person_id)
+        .values(status=LEFT)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def purge_history(session: AsyncSession, before: datetime) -> int:

@@ -172,6 +172,13 @@ class Checkin(Base):
     duress: Mapped[bool] = mapped_column(Boolean, default=False)
     acked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when level 2 goes out (None: not planned, or raised already)
+    level2_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: repeats of an unacknowledged alert sent so far, and when the alerted were last told
+    repeats_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: an OK from the phone after an SOS or duress alert (which stays open)
+    phone_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -201,6 +208,8 @@ class AlertRecipient(Base):
     )
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(128))
+    #: queued | reached | unreachable (a send failed for good) | left (link or role ended)
+    status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
 
 
 class Contact(Base):

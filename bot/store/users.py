@@ -101,3 +101,22 @@ async def langs_of(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, 
         return {}
     rows = (await session.execute(select(User.id, User.lang).where(User.id.in_(ids)))).all()
     return {uid: lang for uid, lang in rows}
+
+
+async def pause_of(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, datetime | None]:
+    """When each person's pause ends (None: not paused)."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    stmt = select(User.id, User.paused_until).where(User.id.in_(ids))
+    return {uid: until for uid, until in (await session.execute(stmt)).all()}
+
+
+async def users_by_id(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, User]:
+    """Several people by id, with one query."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    return {
+        u.id: u for u in (await session.execute(select(User).where(User.id.in_(ids)))).scalars()
+    }

@@ -115,7 +115,7 @@ async def test_signal_defender_with_a_telegram_and_a_signal_contact(both: Both) 
     [alert_tomas] = tg.new_for(TOMAS)
     for alert in (alert_sam, alert_tomas):
         assert alert.startswith("SAFETY ALERT: Dina has not checked in.")
-    assert alert_sam.endswith("\n\n1. I'm on it")  # numbered on Signal
+    assert alert_sam.endswith("\n\n1. I'm on it\n2. Resolved: they are safe")  # numbered
     assert "1. I'm on it" not in alert_tomas  # a button on Telegram
     _, data = tg.button(TOMAS, "I'm on it")
     assert data.startswith("/ack ")

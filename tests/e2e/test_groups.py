@@ -111,7 +111,9 @@ async def test_group_schedule_fires_per_zone_then_level1_then_level2_then_all_cl
         for recipient in ("olga", "#team"):
             got = h.new_for(recipient)
             assert len(got) == 1 and "SAFETY ALERT (group): Maria" in got[0], got
-        assert not (h.new_for("dora") or h.new_for("carl") or h.new_for("bob"))
+        # Dora (level 1) heard the alert repeated at 14:30: nobody had taken it on
+        assert [m.split(":")[0] for m in h.new_for("dora")] == ["REPEAT (1 of 3)"]
+        assert not (h.new_for("carl") or h.new_for("bob"))
         await h.say("maria", "ok")
         for recipient in ("dora", "olga", "#team"):
             assert h.new_for(recipient) == ["ALL CLEAR: Maria has checked in and is safe."]

@@ -82,9 +82,15 @@ async def test_sos_reaches_levels_one_and_two_at_once_even_while_paused(sqlite_u
             assert len(got) == 1, (who, got)
             assert got[0].startswith("SOS: Alice asked for help just now.")
             assert "Their message: stopped at the checkpoint on route 7" in got[0]
-        await h.say("alice", "ok")  # safe again: everyone alerted hears it
+        await h.say("alice", "ok")  # the phone alone never closes an SOS: confirm in person
         for who in ("bob", "olga"):
-            assert h.new_for(who) == ["ALL CLEAR: Alice has checked in and is safe."]
+            got = h.new_for(who)
+            assert len(got) == 1 and got[0].startswith(
+                "Alice answered OK from their phone, but the alert stays open"
+            ), got
+        reply = await h.say("bob", "/resolve")
+        assert reply == ["Thank you. The alert for Alice is closed, and the others alerted know."]
+        assert h.new_for("olga") == ["RESOLVED: Bob says Alice is safe. The alert is closed."]
 
 
 async def test_the_prompts_help_button_is_an_sos(sqlite_url: str) -> None:
@@ -174,7 +180,10 @@ async def test_duress_after_an_alert_sends_no_all_clear_and_a_later_ok_clears_no
             got = h.new_for(who)
             assert len(got) == 1 and got[0].startswith("SOS (silent)"), (who, got)
         await h.say("alice", "ok")  # may be coerced too: the duress alert stands
-        await h.advance(hours=1)
+        for who in ("bob", "olga"):
+            got = h.new_for(who)
+            assert len(got) == 1 and got[0].startswith("Alice answered OK from their phone, but")
+        await h.advance(minutes=14)
         assert h.new_for("bob") == [] and h.new_for("olga") == []
         assert has(await h.say("bob", "/ack"), "The others alerted know you are on it")
         kinds = {c.kind: c for c in await checkins_of(h, "alice")}

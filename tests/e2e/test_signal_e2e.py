@@ -82,7 +82,7 @@ async def test_whole_lifecycle_in_plain_words_and_numbers(
     await until(s.h, NINE_BERLIN + timedelta(minutes=45))  # grace over: level 1
     [alert] = s.new_for(SAM)
     assert alert.startswith("SAFETY ALERT: Dina has not checked in.")
-    assert alert.endswith("\n\n1. I'm on it")
+    assert alert.endswith("\n\n1. I'm on it\n2. Resolved: they are safe")
     assert s.new_for(DINA) == []
 
     thanks = await s.say(SAM, "1")  # the number stands for "/ack N"
@@ -125,10 +125,15 @@ async def test_two_on_a_prompt_is_sos(s: SignalSide) -> None:
     reply = await s.say(DINA, "2")
     assert has(reply, "Your alert went out")
     [sos] = s.new_for(SAM)
-    assert sos.startswith("SOS: Dina asked for help just now.") and sos.endswith("1. I'm on it")
+    assert sos.startswith("SOS: Dina asked for help just now.") and sos.endswith(
+        "1. I'm on it\n2. Resolved: they are safe"
+    )
     assert has(await s.say(SAM, "1"), "The others alerted know you are on it")
-    await s.say(DINA, "ok")
-    assert s.new_for(SAM) == ["ALL CLEAR: Dina has checked in and is safe."]
+    await s.say(DINA, "ok")  # the phone alone never closes an SOS: Sam confirms, then resolves
+    [note] = s.new_for(SAM)
+    assert note.startswith("Dina answered OK from their phone, but the alert stays open")
+    assert note.endswith("\n\n1. Resolved: they are safe")  # Sam has it already: no "I'm on it"
+    assert has(await s.say(SAM, "1"), "The alert for Dina is closed")
 
 
 async def test_a_bare_number_without_choices_shown_is_not_a_command(s: SignalSide) -> None:
@@ -300,7 +305,10 @@ async def test_group_alert_chat_on_signal(s: SignalSide, fake: FakeSignal) -> No
     [alert] = s.new_for(chat)
     assert alert.startswith("SAFETY ALERT (group): Dina has not checked in")
     # In a group only commands reach the bot, so the choice reads as the command to type.
-    assert alert.endswith("\n\nI'm on it: /ack 1") and "1. I'm on it" not in alert
+    assert (
+        alert.endswith("\n\nI'm on it: /ack 1\nResolved: they are safe: /resolve 1")
+        and "1. I'm on it" not in alert
+    )
     assert has(s.new_for(OLGA), "SAFETY ALERT (group): Dina")
 
     ignored = await fake.push_message(PAT.uuid, "1", name=PAT.name, group_id=chat)

@@ -106,7 +106,7 @@ async def test_whole_lifecycle_with_buttons_and_a_deep_link_invite(
     [alert] = tg.new_for(TOMAS)
     assert alert.startswith("SAFETY ALERT: Tina has not checked in.")
     alert_msg = tg.last_message_id(TOMAS.id, "SAFETY ALERT")
-    assert tg.labels(TOMAS.id, alert_msg) == [["I'm on it"]]
+    assert tg.labels(TOMAS.id, alert_msg) == [["I'm on it", "Resolved: they are safe"]]
     assert tg.new_for(TINA) == []
 
     answered = len(tg.fake.answered)
@@ -178,7 +178,9 @@ async def test_the_prompts_i_need_help_button_alerts_at_once(tg: TelegramSide) -
     assert has(reply, "Your alert went out to 1 people")
     [sos] = tg.new_for(TOMAS)
     assert sos.startswith("SOS: Tina asked for help just now.")
-    assert tg.labels(TOMAS.id, tg.last_message_id(TOMAS.id, "SOS")) == [["I'm on it"]]
+    assert tg.labels(TOMAS.id, tg.last_message_id(TOMAS.id, "SOS")) == [
+        ["I'm on it", "Resolved: they are safe"]
+    ]
 
 
 # ---- group chats -----------------------------------------------------------------------

@@ -323,7 +323,9 @@ async def test_an_alert_chat_upgraded_to_a_supergroup_keeps_getting_alerts(
     await until(tg.h, NINE + timedelta(minutes=45))
     [alert] = tg.new_for(SUPERGROUP)
     assert alert.startswith("SAFETY ALERT (group): Pat has not checked in")
-    assert tg.labels(SUPERGROUP, tg.last_message_id(SUPERGROUP, "SAFETY ALERT")) == [["I'm on it"]]
+    assert tg.labels(SUPERGROUP, tg.last_message_id(SUPERGROUP, "SAFETY ALERT")) == [
+        ["I'm on it", "Resolved: they are safe"]
+    ]
     assert has(tg.new_for(OLGA), "SAFETY ALERT (group): Pat")
     assert tg.new_for(OLD_GROUP) == []
     assert len(sends_to(fake, OLD_GROUP)) == 2  # the bind answer, and the refused alert

@@ -1,0 +1,112 @@
+"""The duress word and the safe PIN: how an answer typed on the phone is checked.
+
+The duress word and the safe PIN guard every check-in answer (`check_answer`):
+- an answer carrying the duress word (`ok WORD`, or the word typed alone) is
+  answered exactly as a normal OK, and silently raises a duress alert to levels 1
+  and 2. Whoever holds the phone sees nothing different, then or later;
+- once a PIN is set, an OK without it (or with a wrong one) is not a check-in: the
+  clock keeps running. Changing or removing the PIN, and pausing, need it too, so
+  a phone taken from the defender cannot switch the protection off;
+- guessing is throttled: after 5 wrong PINs in 10 minutes no PIN is accepted for
+  the rest of that window, so 4 digits cannot be tried one after another. The
+  clock keeps running meanwhile: a defender locked out by mistyping is alerted
+  for, never silently dropped.
+
+Both secrets are stored only as salted scrypt hashes (`crypto.hash_secret`), and
+no reply ever repeats them. `checkins` (answers) and `safety` (/pin, /pause) both
+build on this module, which imports neither.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+
+from bot.core.errors import UserError
+from bot.handlers.context import Ctx
+from bot.store import contacts as contact_store
+from bot.store import crypto
+
+#: Any Unicode decimal digits (people type Arabic-Indic digits too), normalised below.
+_PIN = re.compile(r"\d{4,8}")
+WORD_MIN, WORD_MAX = 4, 40
+PIN_WINDOW = timedelta(minutes=10)
+PIN_TRIES = 5
+
+
+def pin_digits(word: str) -> str | None:
+    """A typed PIN as ASCII digits, or None if the word is not 4-8 digits."""
+    if not _PIN.fullmatch(word):
+        return None
+    return "".join(str(unicodedata.decimal(ch)) for ch in word)
+
+
+async def is_duress_word(ctx: Ctx, word: str) -> bool:
+    """True if `word` is this person's duress word (one slow hash; a PIN or score never is)."""
+    if not ctx.user.duress_hash or not WORD_MIN <= len(word) <= WORD_MAX:
+        return False
+    if any(ch.isdigit() for ch in word):
+        return False
+    return await crypto.verify_secret_async(word, ctx.user.duress_hash)
+
+
+async def has_pin(ctx: Ctx, word: str) -> bool:
+    """True if `word` is this person's PIN (no throttling: see `require_pin`)."""
+    digits = pin_digits(word)
+    return digits is not None and await crypto.verify_secret_async(digits, ctx.user.pin_hash)
+
+
+class WrongPin(UserError):
+    """A wrong PIN: refused with `key`, and counted after the refusal rolls back."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+
+        async def count(ctx: Ctx) -> None:
+            await contact_store.record_bad_attempt(ctx.session, ctx.user.id, ctx.now, kind="pin")
+
+        self.after_rollback = count
+
+
+async def require_pin(ctx: Ctx, word: str, key: str) -> None:
+    """Accept only this person's PIN, with guessing throttled.
+
+    Raises:
+        UserError: `pin.throttled` after too many wrong PINs; `key` for a wrong or
+            missing PIN (a wrong PIN-shaped word is counted).
+    """
+    since = ctx.now - PIN_WINDOW
+    if await contact_store.bad_attempts(ctx.session, ctx.user.id, since, kind="pin") >= PIN_TRIES:
+        raise UserError("pin.throttled")
+    if await has_pin(ctx, word):
+        return
+    raise WrongPin(key) if pin_digits(word) is not None else UserError(key)
+
+
+def _split(args: str) -> tuple[str, str]:
+    words = args.split()
+    first = words[0] if words else ""
+    return first, args.strip()[len(first) :]
+
+
+async def check_answer(ctx: Ctx, args: str) -> tuple[str, bool, bool]:
+    """Look at the start of an OK for the duress word and the PIN.
+
+    `ok WORD`, and `ok PIN WORD` (the PIN out of habit), are duress answers.
+    Returns the rest of the answer (score and note, secrets removed), whether it
+    was given under duress, and whether it may count as a check-in (no PIN set,
+    the right PIN, or the duress word, which must always look like it worked).
+    """
+    first, rest = _split(args)
+    if await is_duress_word(ctx, first):
+        return rest, True, True
+    if not ctx.user.pin_hash:
+        return args, False, True
+    if pin_digits(first) is None:
+        return args, False, False  # no PIN given: a score may still follow an answer
+    await require_pin(ctx, first, "pin.needed")
+    second, after = _split(rest)
+    if await is_duress_word(ctx, second):
+        return after, True, True
+    return rest, False, True
