@@ -30,6 +30,7 @@ from sqlalchemy import Row
 
 from bot import engine
 from bot.core.model import MessageKind, Outgoing
+from bot.ops.report import OpsEvent, report
 from bot.runtime import Runtime
 from bot.store import chats, outbox
 from bot.store.db import transaction
@@ -81,7 +82,6 @@ class Delivery:
         self._idle_poll = idle_poll
         self._wake = asyncio.Event()
         self._stopping = False
-        self._reported: set[int] = set()  # alert messages reported as failing (this process)
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -180,22 +180,20 @@ class Delivery:
             return Result(row, out, "retry", f"unexpected {type(exc).__name__}")
         return Result(row, out, "sent")
 
-    def _report_slow_alert(self, row: Row[Any], now: datetime) -> None:
-        """An alert message failing for longer than `checkins.alert_retry_report`: tell operators.
+    async def _report_slow_alert(self, session: Any, row: Row[Any], now: datetime) -> None:
+        """An alert message failing longer than `checkins.alert_retry_report`: tell operators.
 
-        Sending goes on; the report is logged once per message, at the first failed
-        attempt after the threshold (the attempt before it was still under it).
+        Sending goes on; the report is made once per message (its dedupe key).
         """
         if row.kind != MessageKind.ALERT:
             return
-        limit = self._rt.settings.checkins.alert_retry_report
-        if now - row.created_at < limit or row.id in self._reported:
+        failing = now - row.created_at
+        if failing < self._rt.settings.checkins.alert_retry_report:
             return
-        self._reported.add(row.id)
-        log.error(
-            "alert message still failing; retrying",
-            extra={"action": "ops.alert_send_failing", "outbox_id": row.id,
-                   "alert_id": row.alert_id, "attempts": row.attempts},
+        await report(
+            session, self._rt.settings, OpsEvent.ALERT_SEND_FAILING, now,
+            dedupe=f"outbox:{row.id}", alert_id=row.alert_id or 0, count=1,
+            minutes=int(failing.total_seconds() // 60),
         )  # fmt: skip
 
     async def _record(self, results: list[Result], now: datetime | None = None) -> None:
@@ -223,7 +221,7 @@ class Delivery:
                     row.kind == MessageKind.ALERT or now - row.created_at < self._max_age
                 ):
                     delay = r.retry_after if r.retry_after is not None else backoff(row.attempts)
-                    self._report_slow_alert(row, now)
+                    await self._report_slow_alert(session, row, now)
                     await outbox.mark_retry(
                         session, row.id, worker, now + timedelta(seconds=delay), r.error
                     )

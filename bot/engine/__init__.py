@@ -26,6 +26,7 @@ from bot.core import escalation as core
 from bot.core.escalation import Case, Plan, Policy
 from bot.core.lifecycle import Kind, Reach, State, pause_stops, paused_now
 from bot.engine import messages
+from bot.ops.report import OpsEvent, report
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import groups as group_store
@@ -114,7 +115,7 @@ async def carry_out(
     await _say(session, row, plan, now, policy_of(settings), actor=actor, note=note)
     if plan.raises:
         await messages.raise_levels(session, [(row, r) for r in plan.raises], now)
-    _log(row.id, plan)
+    await _log(session, settings, row.id, plan, now)
     return True
 
 
@@ -137,13 +138,15 @@ async def _say(
         )  # fmt: skip
 
 
-def _log(checkin_id: int, plan: Plan) -> None:
+async def _log(
+    session: AsyncSession, settings: Settings, checkin_id: int, plan: Plan, now: datetime
+) -> None:
+    """Log the plan; when nobody at any level can be reached, tell the operators."""
     if plan.tell_operators:
-        # Until the operations report lands, the operator is told through the log.
-        log.error(
-            "nobody could be alerted",
-            extra={"action": "ops.alert_unreachable", "checkin_id": checkin_id},
-        )
+        await report(
+            session, settings, OpsEvent.ALERT_UNREACHABLE, now,
+            dedupe=str(checkin_id), alert_id=checkin_id, checkin_id=checkin_id,
+        )  # fmt: skip
     elif plan.action:
         log.info(plan.action, extra={"action": plan.action, "checkin_id": checkin_id,
                                      "levels": list(plan.levels)})  # fmt: skip
@@ -181,7 +184,7 @@ async def tick_batch(
         done += 1
         await _say(session, row, plan, now, policy)
         raised += [(row, r) for r in plan.raises]
-        _log(row.id, plan)
+        await _log(session, settings, row.id, plan, now)
     await messages.raise_levels(session, raised, now)
     await checkin_store.apply_plans(session, [(r.id, p.before, p.after) for r, p in quiet])
     return done, quiet
@@ -237,7 +240,7 @@ async def emergency(
     )  # fmt: skip
     row = await checkin_store.checkin_for_update(session, checkin_id or 0)
     told = await messages.raise_levels(session, [(row, r) for r in plan.raises], now)
-    _log(checkin_id or 0, plan)
+    await _log(session, settings, checkin_id or 0, plan, now)
     return Outcome(plan.reply, {"count": told})
 
 
