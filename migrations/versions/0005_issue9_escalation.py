@@ -1,7 +1,7 @@
 """Escalation that ends only when someone acts: repeat and level-2 clocks, recipient status.
 
-Revision ID: 0003_issue9_escalation
-Revises: 0003_issue13_ops
+Revision ID: 0005_issue9_escalation
+Revises: 0004_key_check
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0003_issue9_escalation"
-down_revision = "0003_issue13_ops"
+revision = "0005_issue9_escalation"
+down_revision = "0004_key_check"
 branch_labels = None
 depends_on = None
 
