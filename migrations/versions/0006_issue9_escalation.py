@@ -1,7 +1,7 @@
 """Escalation that ends only when someone acts: repeat and level-2 clocks, recipient status.
 
-Revision ID: 0005_issue9_escalation
-Revises: 0004_key_check
+Revision ID: 0006_issue9_escalation
+Revises: 0005_group_owner_log
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0005_issue9_escalation"
-down_revision = "0004_key_check"
+revision = "0006_issue9_escalation"
+down_revision = "0005_group_owner_log"
 branch_labels = None
 depends_on = None
 
