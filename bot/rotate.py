@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import crypto
 from bot.store.models import Base
-from bot.store.types import SecretText
+from bot.store.types import SealedId, SecretText
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ SEALED_HASHES = frozenset({"users.duress_hash", "users.pin_hash", "key_check.sea
 
 def _sealed(column: Column[Any]) -> bool:
     return (
-        isinstance(column.type, SecretText) or f"{column.table.name}.{column.name}" in SEALED_HASHES
+        isinstance(column.type, SecretText | SealedId)
+        or f"{column.table.name}.{column.name}" in SEALED_HASHES
     )
 
 
@@ -90,15 +91,22 @@ async def rotate_key(
     return report
 
 
-async def seal_clear_values(engine: AsyncEngine, *, batch: int = BATCH) -> int:
+async def seal_clear_values(
+    engine: AsyncEngine, *, batch: int = BATCH, ids_only: bool = False
+) -> int:
     """Seal, with the current key, every secret value an older Holdfast stored in clear.
 
     Values already sealed (with any key) are left alone: `keycheck` has made sure the
-    current key is the database's. Returns how many values were sealed.
+    current key is the database's. `ids_only`: just the `SealedId` columns (a database
+    that had its key before ids were sealed). Returns how many values were sealed.
     """
     report = RotationReport()
     total = 0
     for table, columns in secret_columns():
+        if ids_only:
+            columns = [c for c in columns if isinstance(c.type, SealedId)]
+            if not columns:
+                continue
         total += await _rotate_table(engine, table, columns, batch, report, clear_only=True)
     return total
 
@@ -120,10 +128,10 @@ async def _rotate_table(
             stmt = select(pk, *raw).where(pk > last).order_by(pk).limit(batch)
             rows = (await conn.execute(stmt)).all()
             for row in rows:
-                changes = _clear(row) if clear_only else _reseal(table.name, row)
+                changes = _clear(table, row) if clear_only else _reseal(table, row)
                 report.current += len(columns) - len(changes)
-                for name in changes:  # SecretText seals on write; the hashes are sealed here
-                    if not isinstance(table.c[name].type, SecretText):
+                for name in changes:  # the column types seal on write; hashes are sealed here
+                    if not isinstance(table.c[name].type, SecretText | SealedId):
                         changes[name] = crypto.encrypt_field(changes[name])
                 if changes:
                     await conn.execute(update(table).where(pk == row.id).values(**changes))
@@ -133,30 +141,41 @@ async def _rotate_table(
         last = rows[-1].id
 
 
-def _clear(row: Row[Any]) -> dict[str, str]:
+def _is_id(table: Table, name: str) -> bool:
+    return isinstance(table.c[name].type, SealedId)
+
+
+def _clear(table: Table, row: Row[Any]) -> dict[str, str]:
     """The values of one row stored in clear (to be sealed as they are)."""
-    return {
-        name: value
-        for name, value in row._mapping.items()
-        if name != "id" and value is not None and not crypto.looks_sealed(value)
-    }
+    found = {}
+    for name, value in row._mapping.items():
+        if name == "id" or value is None:
+            continue
+        looks = crypto.looks_sealed_id if _is_id(table, name) else crypto.looks_sealed
+        if not looks(value):
+            found[name] = value
+    return found
 
 
-def _reseal(table: str, row: Row[Any]) -> dict[str, str]:
+def _reseal(table: Table, row: Row[Any]) -> dict[str, str]:
     """The values of one row that need sealing with the current key, opened (in clear).
 
     The update writes them through `SecretText`, which seals with the current key.
     """
     changes = {}
     for name, value in row._mapping.items():
-        if name == "id" or value is None or crypto.is_sealed_with_current(value):
+        if name == "id" or value is None:
+            continue
+        is_id = _is_id(table, name)
+        current = crypto.id_sealed_with_current if is_id else crypto.is_sealed_with_current
+        if current(value):
             continue
         try:
-            changes[name] = crypto.decrypt_field(value)
+            changes[name] = crypto.open_id(value) if is_id else crypto.decrypt_field(value)
         except crypto.DecryptionError as exc:
             raise RotationError(
-                f"{table}.{name} of row {row.id} was sealed with a key that was not given "
-                f"(key id {crypto.sealed_with(value)}); pass the key in use as --old-key "
+                f"{table.name}.{name} of row {row.id} was sealed with a key that was not given "
+                f"(key id {value.split(':')[1]}); pass the key in use as --old-key "
                 "or HOLDFAST_SECURITY_OLD_KEY"
             ) from exc
     return changes

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _PREFIX = "hf1"
@@ -44,13 +44,15 @@ class DecryptionError(Exception):
 class _Key:
     key_id: str
     aead: AESGCM
+    siv: AESSIV  # deterministic: the same id always seals to the same value
 
 
 def _derive(secret: str) -> _Key:
     raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"holdfast-field-v1", info=b"fields")
     key = raw.derive(secret.encode("utf-8"))
     key_id = hashlib.sha256(b"holdfast-key-id" + key).hexdigest()[:8]
-    return _Key(key_id, AESGCM(key))
+    ids = HKDF(algorithm=hashes.SHA256(), length=64, salt=b"holdfast-ids-v1", info=b"ids")
+    return _Key(key_id, AESGCM(key), AESSIV(ids.derive(secret.encode("utf-8"))))
 
 
 _current: _Key | None = None
@@ -134,6 +136,56 @@ def is_sealed_with_current(stored: str) -> bool:
     if _current is None:
         return not looks_sealed(stored)
     return looks_sealed(stored) and stored.startswith(f"{_PREFIX}:{_current.key_id}:")
+
+
+# -- platform ids: sealed, yet still comparable in SQL ----------------------------------
+
+_ID_PREFIX = "hs1"
+_ID_SHAPE = re.compile(r"hs1:[0-9a-f]{8}:[A-Za-z0-9_-]{22,}")
+
+
+def seal_id(value: str) -> str:
+    """Seal a platform id, chat id or natural key deterministically (AES-SIV).
+
+    The same value always seals to the same text under one key, so SQL can still
+    look it up, join on it and keep it unique (what a blind index gives), while a
+    copy of the database shows no Telegram id, phone number or chat id. Equality is
+    all it reveals, and only between rows that hold the same id anyway.
+    """
+    if _current is None:
+        return value
+    sealed = _current.siv.encrypt(value.encode("utf-8"), [_ID_PREFIX.encode()])
+    return f"{_ID_PREFIX}:{_current.key_id}:{base64.urlsafe_b64encode(sealed).decode().rstrip('=')}"
+
+
+def looks_sealed_id(stored: str) -> bool:
+    """True only for the exact shape `seal_id` writes."""
+    return _ID_SHAPE.fullmatch(stored) is not None
+
+
+def open_id(stored: str) -> str:
+    """Open a sealed id; an id stored in clear by an older Holdfast comes back as is."""
+    if not looks_sealed_id(stored):
+        return stored
+    _, key_id, payload = stored.split(":", 2)
+    try:
+        key = _all[key_id]
+        blob = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        return key.siv.decrypt(blob, [_ID_PREFIX.encode()]).decode("utf-8")
+    except KeyError as exc:
+        raise DecryptionError(
+            "a stored id was sealed with a key that is not configured; "
+            "set security.secret_key (HOLDFAST_SECURITY_SECRET_KEY) to the key in use"
+        ) from exc
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError("a stored id is corrupt or was sealed with another key") from exc
+
+
+def id_sealed_with_current(stored: str) -> bool:
+    """True if a stored id is already sealed with the current key (for key rotation)."""
+    if _current is None:
+        return not looks_sealed_id(stored)
+    return stored.startswith(f"{_ID_PREFIX}:{_current.key_id}:")
 
 
 # -- secrets people type: duress word, PIN -------------------------------------------

@@ -55,6 +55,7 @@ async def verify_or_adopt(engine: AsyncEngine, now: datetime) -> bool:
                 raise KeyMismatch(MISMATCH)
     await fill_unset_hashes(engine)
     if sealed is not None:
+        await _seal_ids_once(engine)
         return False
     from bot.rotate import seal_clear_values
 
@@ -63,7 +64,7 @@ async def verify_or_adopt(engine: AsyncEngine, now: datetime) -> bool:
         if (await conn.execute(select(KeyCheck.id).limit(1))).first() is None:
             await conn.execute(
                 KeyCheck.__table__.insert().values(
-                    sealed=crypto.encrypt_field(CHECK_TEXT), created_at=now
+                    sealed=crypto.encrypt_field(CHECK_TEXT), created_at=now, ids_sealed=True
                 )
             )
     log.warning(
@@ -81,6 +82,20 @@ def _opens(sealed: str, expect: str | None = None) -> bool:
     except crypto.DecryptionError:
         return False
     return expect is None or opened == expect
+
+
+async def _seal_ids_once(engine: AsyncEngine) -> None:
+    """Seal the platform ids of a database that had its key before ids were sealed."""
+    async with engine.begin() as conn:
+        done = (await conn.execute(select(KeyCheck.ids_sealed).limit(1))).scalar()
+    if done:
+        return
+    from bot.rotate import seal_clear_values
+
+    count = await seal_clear_values(engine, ids_only=True)
+    async with engine.begin() as conn:
+        await conn.execute(update(KeyCheck).values(ids_sealed=True))
+    log.warning("platform ids sealed", extra={"action": "app.ids_sealed", "values": count})
 
 
 async def fill_unset_hashes(engine: AsyncEngine) -> int:

@@ -8,6 +8,9 @@ Invariants live in constraints, not in code paths:
 - `UNIQUE(dedupe_key)` on the outbox: a message with a natural key is queued once.
 - `UNIQUE(platform, key)` on processed inbound updates: an update fetched twice is
   handled once.
+Platform ids, chat ids and natural keys are `SealedId` columns (deterministic
+sealing): the constraints above hold on the sealed values, and a copy of the
+database shows no Telegram id, phone number or chat id.
 What is due lives in indexed columns (`schedules.next_due_at`,
 `checkins.next_action_at`, `outbox.next_attempt_at`, `users.pause_ends_at`), so a
 tick's cost grows with the work that is due, not with the number of people.
@@ -26,11 +29,12 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.store.types import SealedHash, SecretText, UTCDateTime
+from bot.store.types import SealedHash, SealedId, SecretText, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -76,8 +80,8 @@ class Identity(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     platform: Mapped[str] = mapped_column(String(16))
-    external_id: Mapped[str] = mapped_column(String(128))
-    chat_id: Mapped[str] = mapped_column(String(128))
+    external_id: Mapped[str] = mapped_column(SealedId)
+    chat_id: Mapped[str] = mapped_column(SealedId)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -117,7 +121,7 @@ class GroupAlertChat(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(String(16))
-    chat_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str] = mapped_column(SealedId)
     bound_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -207,7 +211,7 @@ class AlertRecipient(Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     platform: Mapped[str] = mapped_column(String(16))
-    chat_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str] = mapped_column(SealedId)
     #: queued | reached | unreachable (a send failed for good) | left (link or role ended)
     status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
 
@@ -267,9 +271,9 @@ class Outbox(Base):
         Index("ix_outbox_chat", "platform", "chat_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(SealedId, unique=True)
     platform: Mapped[str] = mapped_column(String(16))
-    chat_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str] = mapped_column(SealedId)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer)
@@ -292,7 +296,7 @@ class ChatChoices(Base):
     __table_args__ = (UniqueConstraint("platform", "chat_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
-    chat_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str] = mapped_column(SealedId)
     #: JSON list of command strings; sealed, since it can hold an invite code
     commands: Mapped[str] = mapped_column(SecretText)
     shown_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -305,7 +309,7 @@ class ProcessedInbound(Base):
     __table_args__ = (UniqueConstraint("platform", "key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
-    key: Mapped[str] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(SealedId)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
@@ -355,6 +359,8 @@ class KeyCheck(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sealed: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: platform ids, chat ids and natural keys of older rows have been sealed (`SealedId`)
+    ids_sealed: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class GroupLogEntry(Base):

@@ -40,7 +40,6 @@ from bot.store.models import (
     Identity,
     Invite,
     Outbox,
-    ProcessedInbound,
     Schedule,
     User,
 )
@@ -288,13 +287,8 @@ async def erase(
         delete(ChatChoices).where(
             tuple_(ChatChoices.platform, ChatChoices.chat_id).in_(chats) if chats else false()
         ),
-        *[
-            delete(ProcessedInbound).where(
-                ProcessedInbound.platform == i.platform,
-                ProcessedInbound.key.startswith(f"{i.external_id}:", autoescape=True),
-            )
-            for i in identities
-        ],
+        # Handled update ids (on Signal they hold the sender's id) are sealed like every
+        # platform id and purged after two days: nothing to match them by here.
         delete(AlertRecipient).where(
             or_(AlertRecipient.user_id == user_id, AlertRecipient.alert_id.in_(alert_ids))
         ),
@@ -417,9 +411,15 @@ async def queue_farewell(session: AsyncSession, out: Outgoing, now: datetime) ->
 
 
 async def purge_farewells(session: AsyncSession) -> int:
-    """Delete farewell messages that were sent (or given up on): the last trace of a person."""
-    stmt = delete(Outbox).where(
-        Outbox.dedupe_key.startswith(FAREWELL, autoescape=True),
-        Outbox.status.in_(("sent", "failed")),
+    """Delete farewell messages that were sent (or given up on): the last trace of a person.
+
+    Farewells are linked to nobody (`user_id` NULL); their sealed dedupe key says which
+    they are, so the few candidates are opened here rather than matched in SQL.
+    """
+    stmt = select(Outbox.id, Outbox.dedupe_key).where(
+        Outbox.user_id.is_(None), Outbox.status.in_(("sent", "failed"))
     )
-    return int((await session.execute(stmt)).rowcount or 0)
+    ids = [i for i, key in (await session.execute(stmt)).all() if (key or "").startswith(FAREWELL)]
+    if not ids:
+        return 0
+    return int((await session.execute(delete(Outbox).where(Outbox.id.in_(ids)))).rowcount or 0)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Text, insert, select, type_coerce
+from sqlalchemy import Text, insert, select, text, type_coerce
 
 from bot import cli
 from bot.config import DatabaseSettings, SecuritySettings, Settings
@@ -27,7 +27,7 @@ from bot.store import crypto
 from bot.store.db import create_engine, transaction
 from bot.store.keycheck import KeyMismatch
 from bot.store.migrate import upgrade
-from bot.store.models import Checkin, Identity, User
+from bot.store.models import Checkin, Contact, Identity, User
 from tests.support.clock import FakeClock
 from tests.support.harness import TEST_KEY, Harness, contact_link, has
 
@@ -155,14 +155,28 @@ async def test_an_old_database_in_clear_is_sealed_on_the_first_start_with_a_key(
             next_action_at=T0 + timedelta(minutes=5), deadline_at=T0 + timedelta(minutes=5),
             grace_s=900, level2_after_s=1800, message="hf1:x:y", created_at=T0,
         ))  # fmt: skip
+        await conn.execute(insert(Contact).values(defender_id=1, contact_id=2, created_at=T0))
     await engine.dispose()
-    async with Harness(url, FakeClock(T0)) as h:
+    clock = FakeClock(T0)
+    async with Harness(url, clock) as h:
         async with transaction(h.app.rt.sessions) as session:
             raw = type_coerce(User.display_name, Text)
             stored = (await session.execute(select(raw))).scalars().all()
             note = (await session.execute(select(type_coerce(Checkin.message, Text)))).scalar()
+            ids = (
+                await session.execute(
+                    select(type_coerce(Identity.external_id, Text),
+                           type_coerce(Identity.chat_id, Text))
+                )
+            ).all()  # fmt: skip
         assert all(crypto.looks_sealed(v) for v in stored), "names must be sealed now"
         assert crypto.looks_sealed(note) and crypto.decrypt_field(note) == "hf1:x:y"
+        assert all(crypto.looks_sealed_id(v) for row in ids for v in row), ids
+        # Nothing lost: the open timer still escalates to the contact, by the sealed ids.
+        await h.advance(minutes=5)
+        await h.advance(minutes=15)
+        assert has(h.new_for("bob"), "Alice")
+        assert has(await h.say("alice", "/contacts"), "Bob")
     assert crypto.current_key_id() is not None and TEST_KEY
 
 
@@ -193,3 +207,23 @@ async def test_a_database_copy_does_not_show_who_has_a_duress_word_or_pin(
     with_duress = sorted(u.id for u in users.values() if u.duress_hash is not None)
     with_pin = sorted(u.id for u in users.values() if u.pin_hash is not None)
     assert (len(with_duress), len(with_pin)) == (1, 1)  # with the key, the app still knows
+
+
+async def test_ids_in_clear_under_an_existing_key_are_sealed_once(tmp_path: Path) -> None:
+    """A database that had its key before platform ids were sealed (the previous release)."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/holdfast.db"
+    async with Harness(url, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+    engine = create_engine(url)
+    async with engine.begin() as conn:  # what that release left: ids in clear
+        await conn.execute(text("UPDATE identities SET external_id = 'alice', chat_id = 'alice' "
+                                "WHERE id = 1"))  # fmt: skip
+        await conn.execute(text("UPDATE key_check SET ids_sealed = false"))
+    await engine.dispose()
+    async with Harness(url, FakeClock(T0)) as h:
+        assert has(await h.say("alice", "/contacts"), "Bob")  # found by the sealed id
+        async with transaction(h.app.rt.sessions) as session:
+            raw = (await session.execute(text("SELECT external_id, chat_id FROM identities"))).all()
+            marked = (await session.execute(text("SELECT ids_sealed FROM key_check"))).scalar()
+    assert all(crypto.looks_sealed_id(v) for row in raw for v in row) and marked
+    assert len(raw) == 2  # alice was recognised, not registered a second time

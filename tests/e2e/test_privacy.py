@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -239,6 +240,17 @@ async def encrypted_story(h: Harness) -> None:
     await say_as(h, ZAINAB, "tangerine")
     await say_as(h, ZAINAB, "/pause 1d 90817263 visiting family in Herat")
     await say_as(h, ZAINAB, "/mydata")
+    # A group with an alert chat: its chat id must not show either.
+    created = await say_as(h, FARHAD, "/group_new Field team")
+    code = next(w for m in created for line in m.splitlines() if line.startswith("join ")
+                for w in line.split()[1:])  # fmt: skip
+    await say_as(h, ZAINAB, f"/join {code}")
+    await h.say_in_group(FARHAD[0], GROUP_CHAT, "/group_alerts 1")
+
+
+#: Platform ids and chat ids: a copy of the database must show none of them.
+IDS = ("15550001234", "15550009876", "team-room-4471")
+GROUP_CHAT = "team-room-4471"
 
 
 def database_bytes(folder: Path) -> bytes:
@@ -264,6 +276,14 @@ async def test_nothing_personal_is_in_the_database_file_in_clear(tmp_path: Path)
     assert database_bytes(tmp_path).count(b"hf1:") > 20  # after the app stopped (WAL folded)
     for secret in SECRETS:
         assert secret.lower().encode() not in database_bytes(tmp_path).lower(), secret
+    for platform_id in IDS:  # identities, outbox, dedupe keys, recipients, alert chats
+        assert platform_id.encode() not in blob, platform_id
+        assert platform_id.encode() not in database_bytes(tmp_path), platform_id
+    with sqlite3.connect(tmp_path / "holdfast.db") as conn:  # what `sqlite3 .dump` shows
+        dump = "\n".join(conn.iterdump())
+    assert dump.count("hs1:") > 10  # the ids are there, sealed
+    for text in (*SECRETS, *IDS):
+        assert text.lower() not in dump.lower(), text
 
 
 @pytest.fixture
