@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 #: The key `rotate-key` opens existing values with (not a setting: only that command reads it).
 OLD_KEY_ENV = "HOLDFAST_SECURITY_OLD_KEY"
+#: `console --demo` is `[checkins] demo = true` given on the command line.
+DEMO_ENV = "HOLDFAST_CHECKINS_DEMO"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument(
                 "--user", default="alice", help="who you are at first (default: alice)"
             )
+            cmd.add_argument(
+                "--demo",
+                action="store_true",
+                help="a clock in seconds, to watch a missed check-in escalate in two minutes",
+            )
         if name == "rotate-key":
             cmd.add_argument(
                 "--old-key",
@@ -60,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check_config(args.config)
     try:
         env = {k: v for k, v in os.environ.items() if k != OLD_KEY_ENV}
+        if getattr(args, "demo", False):
+            env[DEMO_ENV] = "true"
         settings = load_settings(args.config, env)
     except ConfigError as error:
         print(f"holdfast: the configuration has problems:\n{error}", file=sys.stderr)
@@ -81,18 +90,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check_config(path: str | None) -> int:
-    from bot.config import check_config
+    try:
+        settings = load_settings(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"{problem.key}: {problem.message}", file=sys.stderr)
+        return 2
+    from bot.keys import describe
 
-    problems = check_config(path)
-    if not problems:
-        from bot.keys import describe
+    print("configuration ok")
+    print(f"secret key: from {describe(settings).description}")
+    if settings.checkins.demo:
+        print(_demo_note(settings))
+    return 0
 
-        print("configuration ok")
-        print(f"secret key: from {describe(load_settings(path)).description}")
-        return 0
-    for problem in problems:
-        print(f"{problem.key}: {problem.message}", file=sys.stderr)
-    return 2
+
+def _demo_note(settings: Settings) -> str:
+    from bot.core.durations import format_duration as fmt
+
+    c = settings.checkins
+    return (
+        f"demo mode is on (checkins.demo): reminder after {fmt(c.response_window)}, "
+        f"contacts alerted {fmt(c.grace)} later, the organisation {fmt(c.level2_after)} after "
+        f"that, timers from {fmt(c.min_timer)}. Not for real use."
+    )
 
 
 async def _migrate(settings: Settings) -> int:
@@ -167,6 +188,24 @@ def keyed(settings: Settings) -> Settings | None:
     return settings
 
 
+#: What `holdfast console --demo` prints first: the whole ladder in a few typed lines.
+DEMO_SCRIPT = """[demo] Demo mode: the clock runs in seconds. Try this:
+[demo] 1. /invite  ({user} makes a code for a trusted contact)
+[demo] 2. :as bob  then  accept CODE  (bob becomes {user}'s contact)
+[demo] 3. :as {user}  then  /timer {timer}  and wait. Do not answer.
+[demo]    After {timer} the timer runs out and {user} is asked to reply OK.
+[demo]    {grace} later bob is alerted.
+[demo] 4. :as bob  then  /ack  (bob is on it)
+[demo] 5. :as {user}  then  ok  (everyone alerted hears that {user} is safe)"""
+
+
+def _demo_script(settings: Settings, user: str) -> str:
+    from bot.core.durations import format_duration as fmt
+
+    c = settings.checkins
+    return DEMO_SCRIPT.format(user=user, timer=fmt(c.min_timer), grace=fmt(c.grace))
+
+
 _MAKE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
@@ -213,6 +252,8 @@ async def _console(settings: Settings, user: str) -> int:
     keyed_settings = keyed(settings)
     if keyed_settings is None:
         return 2
+    if settings.checkins.demo:
+        print(_demo_script(settings, user), flush=True)
     stop = asyncio.Event()
     console = ConsoleTransport(user=user, on_eof=stop.set)
     app = App(keyed_settings, transports={"console": console})

@@ -13,13 +13,13 @@ import logging
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 from bot.config.convert import Raw, build
 from bot.config.messages import Check, suggest
-from bot.config.schema import SECTIONS, ConfigError, ConfigProblem, Settings
+from bot.config.schema import DEMO_CHECKINS, SECTIONS, ConfigError, ConfigProblem, Settings
 from bot.config.validate import VALIDATORS
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,9 @@ def load_settings(
     data = _read_file(Path(path).expanduser(), check) if path is not None else {}
     raw = _collect(data, env, check)
     parts = {name: build(name, cls, raw, check) for name, cls in SECTIONS.items()}
+    if parts["checkins"].demo:  # demo defaults fill only what the configuration leaves unset
+        unset = {k: v for k, v in DEMO_CHECKINS.items() if f"checkins.{k}" not in raw}
+        parts["checkins"] = replace(parts["checkins"], **unset)
     settings = Settings(**parts, source=str(path) if path is not None else "defaults")
     for validate in VALIDATORS:
         validate(settings, check)

@@ -68,6 +68,17 @@ class CheckinSettings:
     ack_timeout: timedelta = timedelta(hours=2)
     #: alert sends failing this long are reported to the operators (sending goes on)
     alert_retry_report: timedelta = timedelta(hours=1)
+    demo: bool = False
+
+
+#: The clock of demo mode, in seconds, so the whole ladder plays out in about two
+#: minutes. It fills only the keys the configuration leaves unset.
+DEMO_CHECKINS = {
+    "response_window": timedelta(seconds=20),
+    "grace": timedelta(seconds=10),
+    "level2_after": timedelta(seconds=20),
+    "min_timer": timedelta(seconds=10),
+}
 
 
 @dataclass(frozen=True)

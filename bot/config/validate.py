@@ -113,8 +113,10 @@ def _bounded(
 def _check_durations(settings: Settings, check: Check) -> None:
     minute, week = timedelta(minutes=1), timedelta(days=7)
     clock = settings.checkins
+    shortest = timedelta(seconds=1) if clock.demo else minute  # demo: a clock in seconds
     for name in ("response_window", "grace", "level2_after", "repeat_every", "ack_timeout"):
-        _bounded(check, f"checkins.{name}", getattr(clock, name), minute, week)
+        _bounded(check, f"checkins.{name}", getattr(clock, name), shortest, week)
+    _bounded(check, "checkins.min_timer", clock.min_timer, shortest)
     _bounded(check, "checkins.alert_retry_report", clock.alert_retry_report, minute, week)
     if check.ok("checkins.repeats") and not 0 <= clock.repeats <= 20:
         check.add("checkins.repeats", "int.range", value=clock.repeats, allowed="between 0 and 20")

@@ -17,8 +17,11 @@ _PATTERN = re.compile(r"(?:(\d{1,6})d)?(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,7}
 MAX_DURATION = timedelta(days=3650)
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
     """Parse a duration such as `1h30m`.
+
+    With `allow_zero`, `0s` parses to zero, so the caller's bounds can say "too
+    short" (`/timer 0s` is a duration, just not a usable one).
 
     Raises:
         UserError: `duration.invalid` when the text is not a duration.
@@ -32,7 +35,7 @@ def parse_duration(text: str) -> timedelta:
         for part, factor in zip(match.groups(), _UNITS.values(), strict=True)
         if part
     )
-    if seconds <= 0:
+    if seconds <= 0 and not allow_zero:
         raise UserError("duration.invalid", value=text.strip()[:20])
     if seconds > MAX_DURATION.total_seconds():
         raise UserError("duration.too_long", max=format_duration(MAX_DURATION))

@@ -33,7 +33,12 @@ def clean_note(note: str) -> str:
 
 
 def format_ago(delta: timedelta, lang: str = "en") -> str:
-    """A compact, language-neutral elapsed time: `45m`, `2h10m`, `3d`."""
+    """A compact, language-neutral elapsed time: `40s`, `45m`, `2h10m`, `3d`.
+
+    Under a minute it counts seconds, so the demo's clock never says `0m ago`.
+    """
+    if delta < timedelta(minutes=1):
+        return f"{max(0, int(delta.total_seconds()))}s"
     minutes = max(0, int(delta.total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)

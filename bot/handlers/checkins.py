@@ -95,7 +95,8 @@ async def timer(ctx: Ctx, cmd: Command) -> None:
         await ctx.reply("timer.cancelled" if cancelled else "timer.none")
         return
     c = ctx.rt.settings.checkins
-    duration = check_bounds(parse_duration(words[0]), minimum=c.min_timer, maximum=c.max_timer)
+    asked = parse_duration(words[0], allow_zero=True)  # `0s` is too short, not gibberish
+    duration = check_bounds(asked, minimum=c.min_timer, maximum=c.max_timer)
     note = clean_note(cmd.args[len(words[0]) :]) or None
     await checkin_store.cancel_open(
         ctx.session,

@@ -236,7 +236,8 @@ async def group_policy(ctx: Ctx, cmd: Command) -> None:
     """Show or set the group's window, grace and level-2 delay (`default` resets one)."""
     group_id, rest = _group_arg(cmd, "group.policy_usage")
     group, _ = await _require(ctx, group_id, organiser=True)
-    changes = _policy_changes(rest)
+    demo = ctx.rt.settings.checkins.demo  # demo mode: a clock in seconds
+    changes = _policy_changes(rest, timedelta(seconds=1) if demo else POLICY_BOUNDS[0])
     for field, seconds in changes.items():
         setattr(group, field, seconds)
     if changes:
@@ -250,12 +251,12 @@ async def group_policy(ctx: Ctx, cmd: Command) -> None:
     await ctx.reply("group.policy_set" if changes else "group.policy_show", id=group_id, **shown)
 
 
-def _policy_changes(words: list[str]) -> dict[str, int | None]:
+def _policy_changes(words: list[str], low: timedelta) -> dict[str, int | None]:
     """`window 30m grace default …` → {column: seconds, or None for the default}."""
     if len(words) % 2:
         raise UserError("group.policy_usage")
     changes: dict[str, int | None] = {}
-    low, high = POLICY_BOUNDS
+    high = POLICY_BOUNDS[1]
     for name, value in zip(words[::2], words[1::2], strict=True):
         field = POLICY_FIELDS.get(name.casefold().removesuffix("_after"))
         if field is None:

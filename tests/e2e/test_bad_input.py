@@ -93,8 +93,9 @@ KNOWN: dict[str, list[tuple[str, Any, str]]] = {
     ],
     "timer": [
         c("", "Write it like /timer 2h"), c("1m", TOO_SHORT), c("8d", TOO_LONG_DURATION),
-        c("soon", NOT_DURATION), c("0m", NOT_DURATION), c("99999999d", NOT_DURATION),
-        c("-5m", NOT_DURATION), c(f"{SQLISH} 2h", NOT_DURATION), c(JUNK, NOT_DURATION),
+        c("soon", NOT_DURATION), c("0m", TOO_SHORT), c("0s", TOO_SHORT),
+        c("99999999d", NOT_DURATION), c("-5m", NOT_DURATION), c(f"{SQLISH} 2h", NOT_DURATION),
+        c(JUNK, NOT_DURATION),
     ],
     "ok": [c("9", "The well-being score is a number from 1"), c("0", "from 1 (very bad) to 5")],
     "accept": [

@@ -69,3 +69,19 @@ def test_run_with_signal_unreachable_names_the_key(tmp_path: Path) -> None:
     assert "signal.service (HOLDFAST_SIGNAL_SERVICE)" in done.stderr
     assert "+15550000001" not in done.stderr + done.stdout  # the number is never echoed
     assert "Traceback" not in done.stderr
+
+
+def test_check_config_says_when_demo_mode_is_on(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOLDFAST_")}
+    env["HOLDFAST_CHECKINS_DEMO"] = "true"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "configuration ok"
+    assert lines[-1] == (
+        "demo mode is on (checkins.demo): reminder after 20s, contacts alerted 10s later, the "
+        "organisation 20s after that, timers from 10s. Not for real use."
+    )

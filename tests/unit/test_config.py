@@ -522,3 +522,33 @@ def test_operator_chats_from_the_file_and_the_environment(tmp_path: Path) -> Non
 def test_heartbeat_url_is_never_echoed() -> None:
     found = check_config(env={"HOLDFAST_OPS_HEARTBEAT_URL": "ftp://hc/SECRET-UUID"})
     assert found and all("SECRET" not in str(p) for p in found)
+
+
+# --- demo mode -------------------------------------------------------------------------
+
+
+def test_demo_fills_the_unset_durations_with_seconds() -> None:
+    c = load_settings(env={"HOLDFAST_CHECKINS_DEMO": "true"}).checkins
+    assert c.demo
+    assert (c.response_window, c.grace, c.level2_after, c.min_timer) == (
+        timedelta(seconds=20), timedelta(seconds=10), timedelta(seconds=20), timedelta(seconds=10),
+    )  # fmt: skip
+
+
+def test_demo_never_overrides_a_duration_the_configuration_sets(tmp_path: Path) -> None:
+    path = write(tmp_path, '[checkins]\ndemo = true\ngrace = "3s"\nmin_timer = "2m"\n')
+    c = load_settings(path, env={"HOLDFAST_CHECKINS_LEVEL2_AFTER": "1s"}).checkins
+    assert (c.grace, c.min_timer, c.level2_after) == (
+        timedelta(seconds=3), timedelta(minutes=2), timedelta(seconds=1),
+    )  # fmt: skip
+    assert c.response_window == timedelta(seconds=20)
+
+
+def test_outside_demo_the_one_minute_floor_stays(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[checkins]\ngrace = "1s"\nmin_timer = "30s"\n')
+    assert "between 1m and 7d" in found["checkins.grace"]
+    assert "checkins.min_timer" in found and "at least 1m" in found["checkins.min_timer"]
+    demo = load_settings(
+        write(tmp_path, '[checkins]\ndemo = true\ngrace = "1s"\nmin_timer = "1s"\n'), env={}
+    )
+    assert demo.checkins.grace == demo.checkins.min_timer == timedelta(seconds=1)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.core.text import MAX_NAME, MAX_NOTE, clean_name, clean_note
+from bot.core.text import MAX_NAME, MAX_NOTE, clean_name, clean_note, format_ago
 
 #: Bidi embeddings, overrides and isolates, marks, and invisible joiners/spaces.
 DANGEROUS = (
@@ -91,3 +92,10 @@ def test_clean_note_keeps_lines_but_drops_controls(note: str) -> None:
 
 def test_clean_note_keeps_the_meaning() -> None:
     assert clean_note("  at the office\nback by 6 \u202e ") == "at the office\nback by 6"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(0, "0s"), (40, "40s"), (59, "59s"), (60, "1m"), (3660, "1h01m")]
+)
+def test_format_ago_counts_seconds_under_a_minute(seconds: int, shown: str) -> None:
+    assert format_ago(timedelta(seconds=seconds)) == shown
