@@ -1,7 +1,9 @@
 """Groups and organisers: /group_* commands, /join, and `/start CODE` of a group invite.
 
-Groups are named by number (`#3` or `3`): names are encrypted at rest, and a number
-says nothing to someone who is not in the group. Anyone without the right role gets
+A group is named by its number (`#3` or `3`) or by its name, looked up only among
+the sender's own groups (case-insensitive; a name shared by several of them is
+answered with the choices), so a stranger can neither find a group by guessing
+its name nor tell "no such name" from "not yours". Anyone without the right role gets
 the same refusal whether the group exists or not (`group.not_found_or_denied`), and
 it is checked before any other argument, so a stranger learns nothing from the
 answer. Organisers see members' check-in status only, never notes, well-being
@@ -38,19 +40,52 @@ from bot.store.models import Group, Invite
 MAX_GROUPS = 20
 MAX_PENDING_INVITES = 50
 POLICY_BOUNDS = (timedelta(minutes=1), timedelta(days=7))
+#: A button's command must fit Telegram's callback_data (64 bytes).
+CALLBACK_LIMIT = 64
 POLICY_FIELDS = {"window": "response_window_s", "grace": "grace_s", "level2": "level2_after_s"}
 
 
 # -- shared checks -----------------------------------------------------------------
 
 
-def _group_arg(cmd: Command, usage: str) -> tuple[int, list[str]]:
-    """The GROUP number (`3` or `#3`) and the words after it."""
+async def _group_arg(ctx: Ctx, cmd: Command, usage: str) -> tuple[int, list[str]]:
+    """The GROUP (a number, `#3`, or a name among the sender's groups) and the words after it.
+
+    The longest run of leading words that is one of the sender's group names wins,
+    so "Field team" and "Field" can both exist.
+    """
     words = cmd.words
-    raw = words[0].removeprefix("#") if words else ""
-    if not is_ascii_number(raw) or len(raw) > 12:
+    if not words:
         raise UserError(usage)
-    return int(raw), words[1:]
+    raw = words[0].removeprefix("#")
+    if is_ascii_number(raw):
+        if len(raw) > 12:
+            raise UserError(usage)
+        return int(raw), words[1:]
+    mine = await group_store.groups_of(ctx.session, ctx.user.id)
+    names = [(gid, clean_name(name, fallback="").casefold()) for gid, name in mine]
+    for size in range(len(words), 0, -1):
+        wanted = " ".join(words[:size]).casefold()
+        found = [gid for gid, name in names if name == wanted]
+        if len(found) == 1:
+            return found[0], words[size:]
+        if found:
+            raise _ambiguous(cmd, " ".join(words[:size]), found, words[size:])
+    raise PermissionDenied("group.no_such_name")
+
+
+def _ambiguous(cmd: Command, name: str, ids: list[int], rest: list[str]) -> UserError:
+    """Several of the sender's groups share this name: offer each by number."""
+    tail = f" {' '.join(rest)}" if rest else ""
+    commands = [f"/{cmd.name} {gid}{tail}" for gid in ids]
+    choices = tuple(
+        (Choice(f"#{gid}", command),)
+        for gid, command in zip(ids, commands, strict=True)
+        if len(command.encode()) <= CALLBACK_LIMIT
+    )
+    shown = ", ".join(f"#{gid}" for gid in ids)
+    return UserError("group.ambiguous", name=clean_name(name), ids=shown, example=commands[0],
+                     choices=choices)  # fmt: skip
 
 
 async def _require(ctx: Ctx, group_id: int, *, organiser: bool) -> tuple[Group, str]:
@@ -84,7 +119,7 @@ async def group_new(ctx: Ctx, cmd: Command) -> None:
 
 async def group_invite(ctx: Ctx, cmd: Command) -> None:
     """A fresh single-use member invite."""
-    group_id, _ = _group_arg(cmd, "group.invite_usage")
+    group_id, _ = await _group_arg(ctx, cmd, "group.invite_usage")
     group, _ = await _require(ctx, group_id, organiser=True)
     await _send_invite(ctx, group)
 
@@ -104,7 +139,7 @@ async def _send_invite(ctx: Ctx, group: Group) -> None:
 
 async def group_revoke(ctx: Ctx, cmd: Command) -> None:
     """Revoke every invite of the group that has not been used yet."""
-    group_id, _ = _group_arg(cmd, "group.revoke_usage")
+    group_id, _ = await _group_arg(ctx, cmd, "group.revoke_usage")
     await _require(ctx, group_id, organiser=True)
     count = await group_store.revoke_invites(ctx.session, group_id, ctx.now)
     await ctx.reply("group.revoked", count=count, id=group_id)
@@ -178,7 +213,7 @@ async def _tell_organisers(ctx: Ctx, group: Group, key: str) -> None:
 
 async def group_checkin(ctx: Ctx, cmd: Command) -> None:
     """Set (or with `off`, remove) the group's schedule: one row per member, in their zone."""
-    group_id, rest = _group_arg(cmd, "group.checkin_usage")
+    group_id, rest = await _group_arg(ctx, cmd, "group.checkin_usage")
     group, _ = await _require(ctx, group_id, organiser=True)
     if not rest:
         raise UserError("group.checkin_usage")
@@ -234,7 +269,7 @@ async def _tell_covered(
 
 async def group_policy(ctx: Ctx, cmd: Command) -> None:
     """Show or set the group's window, grace and level-2 delay (`default` resets one)."""
-    group_id, rest = _group_arg(cmd, "group.policy_usage")
+    group_id, rest = await _group_arg(ctx, cmd, "group.policy_usage")
     group, _ = await _require(ctx, group_id, organiser=True)
     demo = ctx.rt.settings.checkins.demo  # demo mode: a clock in seconds
     changes = _policy_changes(rest, timedelta(seconds=1) if demo else POLICY_BOUNDS[0])
@@ -278,7 +313,7 @@ def _seconds(value: int | None, default: timedelta) -> str:
 
 async def group_alerts(ctx: Ctx, cmd: Command) -> None:
     """In a group chat: make it (or with `off`, stop it being) the group's alert channel."""
-    group_id, rest = _group_arg(cmd, "group.alerts_usage")
+    group_id, rest = await _group_arg(ctx, cmd, "group.alerts_usage")
     group, _ = await _require(ctx, group_id, organiser=True)
     if ctx.incoming.is_private:
         raise UserError("group.alerts_in_group", id=group_id)
@@ -311,7 +346,7 @@ async def _log_binding(ctx: Ctx, group: Group, event: str, key: str) -> None:
 
 async def group_members(ctx: Ctx, cmd: Command) -> None:
     """Members with status only, in as few messages as the platform allows."""
-    group_id, _ = _group_arg(cmd, "group.members_usage")
+    group_id, _ = await _group_arg(ctx, cmd, "group.members_usage")
     group, _ = await _require(ctx, group_id, organiser=True)
     chat = ctx.incoming.chat
     if not ctx.incoming.is_private and not await group_store.is_alert_chat(
@@ -328,7 +363,7 @@ async def group_members(ctx: Ctx, cmd: Command) -> None:
 
 async def _target(ctx: Ctx, cmd: Command, usage: str) -> tuple[Group, int, int]:
     """(group, member number, member's user id) for /group_remove and /group_promote."""
-    group_id, rest = _group_arg(cmd, usage)
+    group_id, rest = await _group_arg(ctx, cmd, usage)
     group, _ = await _require(ctx, group_id, organiser=True)
     raw = rest[0].removeprefix("#") if len(rest) == 1 else ""
     if not is_ascii_number(raw) or len(raw) > 12:
@@ -389,7 +424,7 @@ async def group_owner(ctx: Ctx, cmd: Command) -> None:
 
 async def group_log(ctx: Ctx, cmd: Command) -> None:
     """Who changed what in the group, and when; anyone in the group may read it."""
-    group_id, _ = _group_arg(cmd, "group.log_usage")
+    group_id, _ = await _group_arg(ctx, cmd, "group.log_usage")
     group, _ = await _require(ctx, group_id, organiser=False)
     entries = await group_store.group_log(ctx.session, group_id)
     people = {p for _, _, actor, target in entries for p in (actor, target) if p is not None}
@@ -421,7 +456,7 @@ async def _tell_organisers_of(
 
 async def group_leave(ctx: Ctx, cmd: Command) -> None:
     """Leave a group; the last organiser must hand over first, the last person closes it."""
-    group_id, _ = _group_arg(cmd, "group.leave_usage")
+    group_id, _ = await _group_arg(ctx, cmd, "group.leave_usage")
     group, role = await _require(ctx, group_id, organiser=False)
     organisers, everyone = await group_store.headcount(ctx.session, group_id)
     if role == ORGANISER and organisers == 1 and everyone > 1:

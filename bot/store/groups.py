@@ -1,9 +1,11 @@
 """Groups, members, roles, policies, group schedules and bound alert chats.
 
 Every query here is keyed by group id and membership, never by name: names are
-encrypted at rest. Lists that grow with a group (members and their status, the
-people a group schedule covers) are read in one statement each, so an organiser's
-view of a 500-member group costs what a 5-member one does.
+encrypted at rest, so a group named in a command is found among the sender's own
+groups (`groups_of`) after decryption, never by a WHERE on the name. Lists that
+grow with a group (members and their status, the people a group schedule covers)
+are read in one statement each, so an organiser's view of a 500-member group costs
+what a 5-member one does.
 """
 
 from __future__ import annotations
@@ -115,6 +117,17 @@ async def role_in(session: AsyncSession, group_id: int, user_id: int) -> tuple[G
     )
     row = (await session.execute(stmt)).first()
     return None if row is None else (row[0], row[1])
+
+
+async def groups_of(session: AsyncSession, user_id: int) -> list[tuple[int, str]]:
+    """(id, name) of every group this person belongs to, in any role, oldest first."""
+    stmt = (
+        select(Group.id, Group.name)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == user_id)
+        .order_by(Group.id)
+    )
+    return [(gid, name) for gid, name in (await session.execute(stmt)).all()]
 
 
 async def add_member(

@@ -129,9 +129,10 @@ KNOWN: dict[str, list[tuple[str, Any, str]]] = {
     "forgetme": [c("please", "Send /forgetme to erase"), c("confirm", "Nothing to confirm")],
     "group_new": [c("", "Give the group a name")],
     "group_invite": [
-        c("", "Add the group number"), c("999", NO_GROUP), c("abc", "Add the group number"),
+        c("", "Add the group's name or number"), c("999", NO_GROUP),
+        c("abc", "You are in no group with that name"),
     ],
-    "group_revoke": [c("", "Add the group number"), c("999", NO_GROUP)],
+    "group_revoke": [c("", "Add the group's name or number"), c("999", NO_GROUP)],
     "join": [c("", "Send the code exactly as you received it"), c("NOPE", BAD_CODE)],
     "group_checkin": [
         c("", "Write it like: /group_checkin 3 daily 09:00"), c("1 daily 25:00", NOT_TIME),
@@ -143,11 +144,11 @@ KNOWN: dict[str, list[tuple[str, Any, str]]] = {
         c("999 window 30m", NO_GROUP), c("1 window soon", NOT_DURATION),
     ],
     "group_alerts": [c("", "Send it inside the group chat"), c("1", "inside the group chat")],
-    "group_members": [c("", "Add the group number"), c("999", NO_GROUP)],
+    "group_members": [c("", "Add the group's name or number"), c("999", NO_GROUP)],
     "group_remove": [c("", "Write it like /group_remove 3 12"), c("1 999", "has no member #999"),
                      c("1 abc", "Write it like /group_remove")],
     "group_promote": [c("", "Write it like /group_promote 3 12"), c("1 999", "has no member #999")],
-    "group_leave": [c("", "Add the group number"), c("999", NO_GROUP)],
+    "group_leave": [c("", "Add the group's name or number"), c("999", NO_GROUP)],
 }  # fmt: skip
 
 

@@ -469,3 +469,45 @@ async def test_members_of_500_in_clean_parts_at_constant_query_count(sqlite_url:
         assert "SECRET-NOTE" not in listing and "very good" not in listing
         for status in ("ok", "due", "late", "missed", "no check-in yet"):
             assert f"member, {status}\n" in listing + "\n"
+
+
+# -- groups by name (issue 16) ----------------------------------------------------------
+
+
+async def test_every_group_command_takes_the_name_or_the_number(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, start()) as h:
+        group = await team(h, policy="")
+        assert has(await h.say("olga", "/group_policy field TEAM window 10m"), f"#{group}")
+        await h.say_in_group("olga", "ops", "/group_alerts Field team")
+        assert has(h.new_for("#ops"), f"now receives the alerts of group #{group}")
+        by_name = await h.say("olga", "/group_members field team")
+        assert by_name == await h.say("olga", f"/group_members {group}")
+        assert has(await h.say("olga", "/group_checkin Field team daily 09:00"), "Members who")
+        assert has(await h.say("olga", "/group_invite Field Team"), "join ")
+        assert has(await h.say("olga", "/group_revoke field team"), "cancelled: 1")
+        assert has(await h.say("olga", "/group_promote Field team 2"), "Bob is now an organiser")
+        assert has(await h.say("olga", "/group_remove Field team 3"), "Maria was removed")
+        assert has(await h.say("bob", "/group_leave field team"), 'You left group "Field team"')
+
+
+async def test_a_name_is_looked_up_only_among_the_senders_groups(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, start()) as h:
+        await new_group(h, "olga", "Field team")
+        await new_group(h, "olga", "Field")
+        assert has(await h.say("olga", "/group_members Field"), 'Group "Field" (#2)')
+        refused = "You are in no group with that name."
+        assert (await h.say("eve", "/group_members Field team"))[-1] == (
+            f"{refused} Write the group's name or number, for example: /group_members 3"
+        )
+        assert has(await h.say("olga", "/group_members Team"), refused)
+
+
+async def test_an_ambiguous_name_is_answered_with_the_choices(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, start()) as h:
+        await new_group(h, "olga", "Team")
+        await new_group(h, "olga", "team")
+        assert await h.say("olga", "/group_checkin TEAM daily 09:00") == [
+            'You are in more than one group called "TEAM": #1, #2. Use the number instead, '
+            "for example: /group_checkin 1 daily 09:00\n\n1. #1\n2. #2"
+        ]
+        assert has(await h.say("olga", "2"), "Group #2 check-in set: daily 09:00")
