@@ -11,7 +11,8 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
@@ -76,17 +77,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logging import setup
 
     setup(logging.WARNING if args.command == "console" else logging.INFO)
+    if args.command == "migrate":
+        command = _migrate(settings)
+    elif args.command == "console":
+        command = _console(settings, args.user)
+    elif args.command == "rotate-key":
+        old_key = args.old_key if args.old_key is not None else os.environ.get(OLD_KEY_ENV, "")
+        command = _rotate_key(settings, old_key)
+    else:
+        command = _run(settings)
     try:
-        if args.command == "migrate":
-            return asyncio.run(_migrate(settings))
-        if args.command == "console":
-            return asyncio.run(_console(settings, args.user))
-        if args.command == "rotate-key":
-            old_key = args.old_key if args.old_key is not None else os.environ.get(OLD_KEY_ENV, "")
-            return asyncio.run(_rotate_key(settings, old_key))
-        return asyncio.run(_run(settings))
+        return asyncio.run(_one_line(settings, command))
     except KeyboardInterrupt:
         return 0
+
+
+async def _one_line(settings: Settings, command: Coroutine[Any, Any, int]) -> int:
+    """Run a command; a database it cannot use ends in one line, never a traceback.
+
+    Caught inside the event loop, so the database driver's threads close cleanly.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return await command
+    except (OSError, SQLAlchemyError) as error:
+        print(database_problem(settings.database.url, error), file=sys.stderr)
+        return 1
+
+
+def database_problem(url: str, error: BaseException) -> str:
+    """One line naming database.url and the fix; the URL itself may hold a password."""
+    reason = getattr(error, "orig", None) or error
+    detail = getattr(reason, "strerror", None) or str(reason).splitlines()[0][:120]
+    key = "database.url (HOLDFAST_DATABASE_URL)"
+    if url.startswith("sqlite"):
+        path = url.partition(":///")[2] or "holdfast.db"
+        return (
+            f"holdfast: cannot open the SQLite database {path} named by {key}: {detail}. "
+            "Check that its folder exists and you may write there, or point it elsewhere."
+        )
+    return (
+        f"holdfast: cannot use the database at {key}: {type(reason).__name__}. "
+        "Check that PostgreSQL is running and the URL's host, port, user and database are right."
+    )
 
 
 def _check_config(path: str | None) -> int:
@@ -157,11 +191,7 @@ async def _run(settings: Settings) -> int:
         print(f"holdfast: {error}", file=sys.stderr)
         return 2
     except (OSError, SQLAlchemyError) as error:
-        print(
-            "holdfast: cannot use the database at database.url (HOLDFAST_DATABASE_URL): "
-            f"{type(error).__name__}. Check that it is running and the URL is right.",
-            file=sys.stderr,
-        )
+        print(database_problem(settings.database.url, error), file=sys.stderr)
         return 1
     return 0
 
@@ -244,6 +274,18 @@ async def _rotate_key(settings: Settings, old_key: str) -> int:
     return 0
 
 
+async def _open_database(settings: Settings) -> None:
+    """Open the database once (migrating SQLite, as `run` does); raises what `main` reports."""
+    from bot.store.db import create_engine
+    from bot.store.migrate import ensure_schema
+
+    engine = create_engine(settings.database.url)
+    try:
+        await ensure_schema(engine)
+    finally:
+        await engine.dispose()
+
+
 async def _console(settings: Settings, user: str) -> int:
     from bot.app import App
     from bot.store.keycheck import KeyMismatch
@@ -252,6 +294,7 @@ async def _console(settings: Settings, user: str) -> int:
     keyed_settings = keyed(settings)
     if keyed_settings is None:
         return 2
+    await _open_database(keyed_settings)  # a bad URL or path: one line, before anything starts
     if settings.checkins.demo:
         print(_demo_script(settings, user), flush=True)
     stop = asyncio.Event()
