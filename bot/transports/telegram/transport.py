@@ -184,8 +184,8 @@ class TelegramTransport:
         except TelegramError as exc:
             raise TelegramStartError(
                 f"Telegram Bot API call failed at start ({redact(str(exc), self._token)}): "
-                "check telegram.base_url (HOLDFAST_TELEGRAM_BASE_URL; empty means api.telegram.org) "
-                "and this server's network"
+                "check telegram.base_url (HOLDFAST_TELEGRAM_BASE_URL; empty means "
+                "api.telegram.org) and this server's network"
             ) from exc
 
     async def _start_webhook(self, bot: Bot, receiver: Receiver) -> None:
