@@ -11,6 +11,8 @@ from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.i18n import languages
 from bot.store import checkins as checkin_store
+from bot.store import contacts as contact_store
+from bot.store import groups as group_store
 
 
 async def first_contact(ctx: Ctx) -> None:
@@ -39,8 +41,37 @@ async def start(ctx: Ctx, cmd: Command) -> None:
 
 
 async def help_(ctx: Ctx, cmd: Command) -> None:
-    """The commands, grouped by what the person does."""
-    await ctx.reply("help.text")
+    """What this person can do now (by role), short; `/help all` lists every command."""
+    if cmd.args.strip().casefold() == "all":
+        parts = ["help.all"]
+        from bot.handlers import ROUTES  # the full list names /wellbeing only where it exists
+
+        if "wellbeing" in ROUTES:
+            parts.append("help.wellbeing")
+        await ctx.reply_text("\n".join(ctx.t(key) for key in parts))
+        return
+    await ctx.reply_text("\n\n".join(ctx.t(key) for key in await _help_sections(ctx)))
+
+
+async def _help_sections(ctx: Ctx) -> list[str]:
+    """The catalog sections for this person's roles: safety always, the rest as they apply."""
+    uid = ctx.user.id
+    is_contact = bool(await contact_store.defenders_of(ctx.session, uid))
+    groups = await group_store.groups_of(ctx.session, uid)
+    organiser = bool(groups) and await group_store.organised_count(ctx.session, uid) > 0
+    set_up = bool(
+        groups
+        or await checkin_store.schedules_of(ctx.session, uid)
+        or await contact_store.contact_ids(ctx.session, uid)
+    )
+    sections = ["help.safety", "help.defender"] if set_up else ["help.start", "help.safety"]
+    if is_contact:
+        sections.append("help.contact")
+    if organiser:
+        sections.append("help.organiser")
+    elif groups:
+        sections.append("help.member")
+    return [*sections, "help.more"]
 
 
 async def tz(ctx: Ctx, cmd: Command) -> None:
