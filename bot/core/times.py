@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.core import zones
 from bot.core.errors import UserError
 
 _HHMM = re.compile(r"([0-9]{1,2}):([0-9]{2})")
@@ -57,24 +58,36 @@ def _zone_table() -> dict[str, str]:
     }
 
 
-def parse_timezone(name: str) -> ZoneInfo:
-    """Look up an IANA zone name case-insensitively (`asia/bangkok` → `Asia/Bangkok`).
+def parse_timezone(name: str, now: datetime | None = None) -> ZoneInfo:
+    """Look up a zone as people name it: `asia/bangkok`, `bangkok`, `thailand`, `+7`.
 
-    Spaces count as underscores (`America/New York`), because that is how people type
-    city names. Only names in the system zone list are accepted, so a user string never
-    reaches the filesystem (no paths, no `localtime`).
+    IANA names match case-insensitively, spaces counting as underscores (`America/New
+    York`); cities, countries and aliases are read by `bot.core.zones`. Only names in
+    the system zone list are accepted, so a user string never reaches the filesystem
+    (no paths, no `localtime`). Offsets are looked up at `now` (none without it).
 
     Raises:
-        UserError: `tz.invalid` (param `value`, at most 40 characters).
+        UserError: `tz.invalid` (param `value`, at most 40 characters); `tz.offset`,
+            `tz.country` or `tz.similar` with `zones`; `tz.ambiguous` with an example.
     """
     cleaned = name.strip()
+    value = cleaned[:40]
+    if cleaned.replace(" ", "").casefold() in zones.AMBIGUOUS:  # the zone list has EST, MST…
+        example = zones.EXAMPLES.get(cleaned.casefold(), "Bangkok")
+        raise UserError("tz.ambiguous", value=value, example=example)
     canonical = _zone_table().get(cleaned.replace(" ", "_").lower()) if cleaned else None
+    if canonical is None and cleaned and now is not None:
+        answer = zones.understand(cleaned, now)
+        canonical = answer.zone
+        if canonical is None and answer.choices:
+            shown = ", ".join(answer.choices)
+            raise UserError(f"tz.{answer.why}", value=value, zones=shown, first=answer.choices[0])
     if canonical is not None:
         try:
             return ZoneInfo(canonical)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             pass  # listed but unreadable: answer as for any unknown name
-    raise UserError("tz.invalid", value=cleaned[:40])
+    raise UserError("tz.invalid", value=value)
 
 
 def require_aware(value: datetime, name: str = "datetime") -> datetime:

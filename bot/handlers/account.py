@@ -79,7 +79,7 @@ async def tz(ctx: Ctx, cmd: Command) -> None:
     if not cmd.args:
         await ctx.reply("tz.show", tz=ctx.zone.key)
         return
-    zone = parse_timezone(cmd.args.strip())
+    zone = parse_timezone(cmd.args.strip(), ctx.now)
     ctx.user.timezone = zone.key
     for schedule in await checkin_store.schedules_of(ctx.session, ctx.user.id):
         schedule.next_due_at = next_due(

@@ -75,7 +75,8 @@ KNOWN: dict[str, list[tuple[str, Any, str]]] = {
     "start": [c("NOTACODE123", BAD_CODE), c("' OR '1'='1", BAD_CODE), c(JUNK, BAD_CODE)],
     "tz": [
         c("Mars/Olympus", NOT_ZONE), c("Europe/Londonn", NOT_ZONE),
-        c(f"Europe/London{SQLISH}", NOT_ZONE), c(JUNK, NOT_ZONE), c("+05:00", NOT_ZONE),
+        c(f"Europe/London{SQLISH}", NOT_ZONE), c(JUNK, NOT_ZONE),
+        c("+05:00", "Which one is yours:"),
     ],
     "lang": [c("klingon", "I do not have that language"), c("../../etc/passwd", "I do not have")],
     "checkin": [

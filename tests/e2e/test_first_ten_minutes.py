@@ -42,3 +42,24 @@ async def test_help_all_lists_everything_the_short_help_leaves_out(sqlite_url: s
         (everything,) = await h.say("alice", "/help all")
         for command in ("/duress", "/lang", "accept CODE", "/join CODE", "/group_promote"):
             assert command in everything
+
+
+# -- time zones as people name them ---------------------------------------------------
+
+
+async def test_tz_understands_cities_and_offers_zones_for_an_offset(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await h.say("alice", "/start")
+        assert await h.say("alice", "/tz bangkok") == [
+            "Time zone set to Asia/Bangkok. Your check-ins now follow it."
+        ]
+        (offset,) = await h.say("alice", "/tz +7")
+        assert offset.startswith("Which one is yours: Asia/Bangkok, Asia/Jakarta, ")
+        assert offset.endswith("Send /tz and the name, for example /tz Asia/Bangkok")
+        assert await h.say("alice", "/tz EST") == [
+            '"EST" means different places. Send your city instead, for example /tz New York'
+        ]
+        assert await h.say("alice", "/tz") == [
+            "Your time zone is Asia/Bangkok. Change it with /tz Area/City, for example "
+            "/tz Africa/Nairobi."
+        ]

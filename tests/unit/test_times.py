@@ -24,6 +24,7 @@ from bot.core.times import (
     to_utc,
     wall_to_utc,
 )
+from bot.core.zones import AMBIGUOUS
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -181,12 +182,15 @@ def test_parse_timezone_never_raises_anything_else(text: str) -> None:
     try:
         zone = parse_timezone(text)
     except UserError as exc:
-        assert exc.key == "tz.invalid"
+        assert exc.key in ("tz.invalid", "tz.ambiguous")
     else:
         assert zone.key.lower() == text.strip().replace(" ", "_").lower()
 
 
-_ZONE_NAMES = sorted(available_timezones() - {"localtime", "Factory"})
+#: Every listed zone but the abbreviations that mean several places (EST, CET…).
+_ZONE_NAMES = sorted(
+    z for z in available_timezones() - {"localtime", "Factory"} if z.lower() not in AMBIGUOUS
+)
 
 
 @settings(max_examples=200)
@@ -310,3 +314,48 @@ def test_offset_changes_lord_howe_half_hour_and_none_in_bangkok() -> None:
 def test_offset_changes_refuses_naive_bounds() -> None:
     with pytest.raises(ValueError, match="aware"):
         offset_changes(LONDON, datetime(2026, 1, 1), datetime(2027, 1, 1, tzinfo=UTC))
+
+
+# --- time zones as people name them (issue 16) ---------------------------------------
+
+DEC = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("bangkok", "Asia/Bangkok"), ("Phnom Penh", "Asia/Phnom_Penh"),
+        ("thailand", "Asia/Bangkok"),
+        ("burma", "Asia/Yangon"), ("nepal", "Asia/Kathmandu"), ("delhi", "Asia/Kolkata"),
+        ("saigon", "Asia/Ho_Chi_Minh"), ("uk", "Europe/London"), ("new york", "America/New_York"),
+    ],
+)  # fmt: skip
+def test_cities_countries_and_aliases_name_a_zone(text: str, key: str) -> None:
+    assert parse_timezone(text, DEC).key == key
+
+
+@pytest.mark.parametrize(
+    ("text", "why", "first"),
+    [
+        ("+7", "offset", "Asia/Bangkok"), ("UTC+07:00", "offset", "Asia/Bangkok"),
+        ("+5:30", "offset", "Asia/Kolkata"), ("indonesia", "country", "Asia/Jakarta"),
+        ("bangkokk", "similar", "Asia/Bangkok"),
+    ],
+)  # fmt: skip
+def test_offsets_countries_and_typos_get_choices_never_a_guess(
+    text: str, why: str, first: str
+) -> None:
+    with pytest.raises(UserError) as caught:
+        parse_timezone(text, DEC)
+    assert caught.value.key == f"tz.{why}"
+    assert caught.value.params["first"] == first
+    if why == "offset":
+        assert "Asia/Jakarta" in caught.value.params["zones"] or first == "Asia/Kolkata"
+
+
+@pytest.mark.parametrize("text", ["EST", "est", "PST", "IST", "CET", "EST5EDT", "MST"])
+def test_abbreviations_that_mean_several_places_are_refused(text: str) -> None:
+    for now in (None, DEC):
+        with pytest.raises(UserError) as caught:
+            parse_timezone(text, now)
+        assert caught.value.key == "tz.ambiguous"
