@@ -277,7 +277,14 @@ async def acknowledge(
     if plan is None or not await carry_out(session, row, plan, now, settings, actor=user_id):
         helper = messages.clean_name(names.get(row.acked_by or 0, ""))
         return Outcome("ack.already", {"helper": helper}, done=False)
-    return Outcome(plan.reply, {"name": messages.clean_name(names.get(row.user_id, ""))})
+    others = [r for r in await checkin_store.recipients_of(session, row.id) if r[2] != user_id]
+    reply = plan.reply if others else "ack.thanks_alone"  # never "the others know" alone
+    return Outcome(reply, {"name": messages.clean_name(names.get(row.user_id, ""))})
+
+
+async def has_open_alert(session: AsyncSession, user_id: int, group_chat: Any = None) -> bool:
+    """Whether this person (or this alert chat) has an open alert to act on now."""
+    return await _find(session, user_id, None, group_chat) is not None
 
 
 async def resolve(

@@ -76,6 +76,9 @@ async def checkin_remove(ctx: Ctx, cmd: Command) -> None:
         raise UserError("checkin.remove_usage")
     schedule_id = int(words[0].lstrip("#"))
     if not await checkin_store.remove_schedule(ctx.session, ctx.user.id, schedule_id):
+        group_id = await checkin_store.group_of_schedule(ctx.session, ctx.user.id, schedule_id)
+        if group_id is not None:  # listed by /checkins, but the group's to change
+            raise UserError("checkin.from_group", id=schedule_id, group=group_id)
         raise UserError("checkin.no_such", id=schedule_id)
     await ctx.reply("checkin.removed", id=schedule_id)
 
@@ -98,7 +101,7 @@ async def timer(ctx: Ctx, cmd: Command) -> None:
     asked = parse_duration(words[0], allow_zero=True)  # `0s` is too short, not gibberish
     duration = check_bounds(asked, minimum=c.min_timer, maximum=c.max_timer)
     note = clean_note(cmd.args[len(words[0]) :]) or None
-    await checkin_store.cancel_open(
+    replaced = await checkin_store.cancel_open(
         ctx.session,
         ctx.user.id,
         kinds=[Kind.TIMER.value],
@@ -112,8 +115,8 @@ async def timer(ctx: Ctx, cmd: Command) -> None:
         duress=False, created_at=ctx.now,
     )  # fmt: skip
     await ctx.reply(
-        "timer.set", at=local_time(due, ctx.zone), duration=format_duration(duration),
-        grace=format_duration(c.grace),
+        "timer.replaced" if replaced else "timer.set", at=local_time(due, ctx.zone),
+        duration=format_duration(duration), grace=format_duration(c.grace),
     )  # fmt: skip
     await warn_if_alone(ctx)
 
@@ -186,8 +189,10 @@ async def respond_ok(ctx: Ctx, args: str, *, duress: bool, counts: bool) -> None
                 grace_s=0, level2_after_s=0, answered_at=ctx.now, score=score, note=note,
                 duress=False, created_at=ctx.now,
             )  # fmt: skip
-        choices = wellbeing_choices(ctx) if score is None else ()
-        await ctx.reply("ok.thanks", choices=choices)
+        if score is None:
+            await ctx.reply("ok.thanks", choices=wellbeing_choices(ctx))
+        else:  # the feeling is already given: do not ask for it again
+            await ctx.reply("ok.thanks_scored")
     if duress:
         await engine.emergency(
             ctx.session, ctx.rt.settings, ctx.user.id, Kind.DURESS, None, ctx.now

@@ -185,6 +185,9 @@ async def ack(ctx: Ctx, cmd: Command) -> None:
     outcome = await engine.acknowledge(
         ctx.session, ctx.rt.settings, ctx.user.id, wanted, ctx.now, group_chat=chat
     )
+    if outcome.reply == "ack.none" and wanted is not None:  # that one is closed; another?
+        other = await engine.has_open_alert(ctx.session, ctx.user.id, chat)
+        raise UserError("ack.not_open_other" if other else "ack.not_open", id=wanted)
     if outcome.reply == "ack.none":
         raise UserError("ack.none")
     await ctx.reply(outcome.reply or "ack.thanks", kind=MessageKind.ALERT, **outcome.params)

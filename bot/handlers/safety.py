@@ -154,11 +154,9 @@ async def status(ctx: Ctx, cmd: Command) -> None:
     else:
         lines.append(ctx.t("status.no_schedule"))
     for c in await checkin_store.open_checkins(ctx.session, ctx.user.id):
-        if c.kind in (Kind.SCHEDULED, Kind.TIMER):
-            key = "status.open_timer" if c.kind == Kind.TIMER else "status.open_checkin"
-            lines.append(
-                ctx.t(key, at=local_time(c.deadline_at, ctx.zone), state=ctx.t(f"state.{c.state}"))
-            )
+        if c.kind in (Kind.SCHEDULED, Kind.TIMER, Kind.SOS):  # a duress alert never shows
+            key = f"status.open_{c.kind}_{c.state}"  # a timer that ran out no longer "runs"
+            lines.append(ctx.t(key, at=local_time(c.deadline_at, ctx.zone)))
     if ctx.user.paused_until is not None and ctx.user.paused_until > ctx.now:
         lines.append(ctx.t("status.paused", at=local_time(ctx.user.paused_until, ctx.zone)))
     last = await checkin_store.last_answer(ctx.session, ctx.user.id)

@@ -62,6 +62,12 @@ async def remove_schedule(session: AsyncSession, user_id: int, schedule_id: int)
     return True
 
 
+async def group_of_schedule(session: AsyncSession, user_id: int, schedule_id: int) -> int | None:
+    """The group a schedule of this person comes from; None if it is theirs or not found."""
+    schedule = await session.get(Schedule, schedule_id)
+    return schedule.group_id if schedule is not None and schedule.user_id == user_id else None
+
+
 async def advance_schedules(
     session: AsyncSession, worker: str, moves: Sequence[tuple[int, datetime, datetime]]
 ) -> None:

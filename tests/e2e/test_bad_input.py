@@ -112,7 +112,7 @@ KNOWN: dict[str, list[tuple[str, Any, str]]] = {
         c("abc", "Send /ack, or /ack and the alert number.", "bob"),
         c("1 2", "Send /ack, or /ack and the alert number.", "bob"),
         c("", "You have no open alert to acknowledge.", "bob"),
-        c("999", "You have no open alert to acknowledge.", "bob"),
+        c("999", "Alert #999 is closed, or it is not yours to handle.", "bob"),
         c("", "You have no open alert to acknowledge."),
     ],
     "pause": [

@@ -26,7 +26,7 @@ from tests.support.fakes import FakeTransport
 from tests.support.harness import Harness, contact_link
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-HELP = "Check-ins\n/checkin daily 09:00"
+HELP = "New here? Start with:\n/tz Asia/Bangkok"  # /help for someone with nothing set up
 
 
 def harness(url: str) -> tuple[Harness, FakeTransport]:

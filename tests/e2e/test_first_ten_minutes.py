@@ -6,7 +6,7 @@ exactly what each person receives.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.i18n import t
 from tests.support.clock import FakeClock
@@ -62,4 +62,104 @@ async def test_tz_understands_cities_and_offers_zones_for_an_offset(sqlite_url: 
         assert await h.say("alice", "/tz") == [
             "Your time zone is Asia/Bangkok. Change it with /tz Area/City, for example "
             "/tz Africa/Nairobi."
+        ]
+
+
+# -- true replies: one story per wrong reply of the issue --------------------------------
+
+
+async def test_status_after_the_timer_ran_out_does_not_say_it_is_running(
+    sqlite_url: str,
+) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+        h.clear()
+        await h.say("alice", "/timer 30m")
+        running = await h.say("alice", "/status")
+        assert "Timer running until Mon 01 Jun 08:30 (UTC)." in running[0]
+        await h.advance(minutes=31)
+        h.clear()
+        (status,) = await h.say("alice", "/status")
+        assert "running" not in status and "(late)" not in status
+        assert "Your timer ran out at Mon 01 Jun 08:30 (UTC). Reply OK now" in status
+
+
+async def test_status_counts_people_without_bad_plurals(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+        h.clear()
+        (status,) = await h.say("alice", "/status")
+        assert "1 trusted contacts" not in status
+        assert status.endswith(
+            "If you go silent, these people are alerted: first your trusted contacts (1), "
+            "then your groups (0)."
+        )
+
+
+async def test_status_shows_an_open_sos(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+        h.clear()
+        await h.say("alice", "/sos")
+        (status,) = await h.say("alice", "/status")
+        assert "Your SOS from Mon 01 Jun 08:00 (UTC) is still open." in status
+
+
+async def test_a_new_timer_says_it_replaces_the_running_one(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+        h.clear()
+        first = await h.say("alice", "/timer 1h")
+        assert first[0].startswith("Timer set for 1h")
+        (second,) = await h.say("alice", "/timer 2h")
+        assert second.startswith("Your earlier timer is replaced. New timer: 2h, until ")
+
+
+async def test_ok_with_a_score_does_not_ask_how_you_feel(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+        h.clear()
+        assert await h.say("alice", "ok 4") == ["Thank you, you are checked in."]
+        (plain,) = await h.say("alice", "ok")
+        assert plain.startswith("Thank you, you are checked in. How are you feeling?")
+
+
+async def test_ack_with_nobody_else_alerted_says_so(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+        h.clear()
+        await h.say("alice", "/sos")
+        h.clear()
+        assert await h.say("bob", "/ack") == [
+            "Thank you: you are handling the alert for Alice. Nobody else was alerted. "
+            "You will hear when Alice checks in."
+        ]
+
+
+async def test_ack_of_a_closed_alert_points_to_the_open_one(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+        h.clear()
+        await h.say("alice", "/timer 30m")
+        await h.run_until(T0 + timedelta(minutes=50))  # missed: bob is alerted (#1)
+        await h.say("alice", "ok")  # closed
+        await h.say("alice", "/sos")  # open (#2)
+        h.clear()
+        assert await h.say("bob", "/ack 1") == [
+            "Alert #1 is closed, or it is not yours to handle. Another alert is open: "
+            "send /ack to take it on."
+        ]
+
+
+async def test_a_group_checkin_listed_by_checkins_says_how_to_stop_it(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        reply = await h.say("olga", "/group_new Team")
+        code = next(line.split()[-1] for m in reply for line in m.splitlines() if "join " in line)
+        await h.say("olga", "/group_checkin Team daily 09:00")
+        await h.say("alice", f"/join {code}")
+        (listing,) = await h.say("alice", "/checkins")
+        assert "#1 daily 09:00 (group)" in listing
+        assert await h.say("alice", "/checkin_remove 1") == [
+            "Check-in #1 comes from your group #1, so only its organisers can change it. "
+            "To stop it, leave the group: /group_leave 1"
         ]

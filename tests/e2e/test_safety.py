@@ -307,6 +307,7 @@ async def test_a_pause_suppresses_prompts_and_escalation_and_ends_by_itself(
         status = await h.say("alice", "/status")
         assert has(status, "Paused until Mon 01 Jun 12:00 (UTC)")
         assert not has(status, "waiting for your answer") and not has(status, "Timer running")
+        assert not has(status, "ran out") and not has(status, "missed a check-in")
         for _ in range(11):  # 3 hours in 15-minute steps: prompts due, nothing sent
             await h.advance(minutes=15)
         assert h.new_for("alice") == [] and h.new_for("bob") == []

@@ -191,7 +191,7 @@ async def test_commands_in_a_group_chat(tg: TelegramSide) -> None:
     await tg.say(TINA, "/checkin daily 09:00")
 
     help_text = await tg.say(TINA, "/help@HoldfastBot", group=GROUP)
-    assert len(help_text) == 1 and help_text[0].startswith("Check-ins\n/checkin daily 09:00")
+    assert len(help_text) == 1 and help_text[0].startswith("Stay safe\nok - I am safe")
 
     for private in ("/ok@HoldfastBot 4 at the office", "/status@HoldfastBot", "/checkins"):
         refused = await tg.say(TINA, private, group=GROUP)
