@@ -132,11 +132,34 @@ def _check_config(path: str | None) -> int:
         return 2
     from bot.keys import describe
 
+    unusable = _unusable_key_file(settings)
+    if unusable:
+        print(unusable, file=sys.stderr)
+        return 2
     print("configuration ok")
     print(f"secret key: from {describe(settings).description}")
     if settings.checkins.demo:
         print(_demo_note(settings))
     return 0
+
+
+def _unusable_key_file(settings: Settings) -> str:
+    """Why the key file could not be made on first start, or "" (check-config only)."""
+    from bot.keys import key_file_path
+
+    if settings.security.secret_key:
+        return ""
+    path = key_file_path(settings)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if path.exists() or (folder.is_dir() and os.access(folder, os.W_OK)):
+        return ""
+    return (
+        f"security.key_file: cannot make the key file {path}: {folder} is not a writable "
+        "folder. Point security.key_file (HOLDFAST_SECURITY_KEY_FILE) to a writable place, "
+        "or set HOLDFAST_SECURITY_SECRET_KEY."
+    )
 
 
 def _demo_note(settings: Settings) -> str:
