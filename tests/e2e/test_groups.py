@@ -58,7 +58,7 @@ async def team(h: Harness, *, policy: str = "window 10m grace 5m level2 20m") ->
     await contact_link(h, "bob", "carl")
     await contact_link(h, "maria", "dora")
     if policy:
-        assert has(await h.say("olga", f"/group_policy {group} {policy}"), "clock set")
+        assert has(await h.say("olga", f"/group_policy {group} {policy}"), "timing set")
     await h.say_in_group("olga", "team", f"/group_alerts {group}")
     assert has(h.new_for("#team"), f"now receives the alerts of group #{group}")
     return group

@@ -241,7 +241,7 @@ async def test_with_a_pin_only_the_right_pin_stops_the_escalation(sqlite_url: st
         assert await h.say("alice", "/ok 48211") == [PIN_NEEDED]
         await h.advance(minutes=15)
         assert has(h.new_for("bob"), "SAFETY ALERT: Alice has not checked in")
-        assert await h.say("alice", "ok 4821 4 home now") == [THANKS]
+        assert await h.say("alice", "ok 4821 4 home now") == ["Thank you, you are checked in."]
         assert h.new_for("bob") == ["ALL CLEAR: Alice has checked in and is safe."]
         answered = [c for c in await checkins_of(h, "alice") if c.kind == "scheduled"]
         assert [(c.score, c.note) for c in answered] == [(4, "home now")]  # the PIN is not a note
