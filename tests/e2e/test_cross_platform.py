@@ -121,7 +121,7 @@ async def test_signal_defender_with_a_telegram_and_a_signal_contact(both: Both) 
     assert data.startswith("/ack ")
 
     thanks = await tg.press(TOMAS, "I'm on it")
-    assert has(thanks, "Thank you. The others alerted know you are on it")
+    assert has(thanks, "Nobody else was alerted")
     assert len(tg.fake.answered) == 1  # the button's spinner was answered
     assert s.new_for(SAM) == ["Tomas is handling the alert for Dina."]
     assert s.new_for(DINA) == []  # the defender's phone learns nothing

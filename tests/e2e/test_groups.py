@@ -129,7 +129,7 @@ async def test_contact_ack_before_level2_stops_it(sqlite_url: str) -> None:
         await h.run_until(datetime(2026, 6, 1, 14, 15, tzinfo=UTC), FIVE)
         assert has(h.new_for("dora"), "SAFETY ALERT: Maria")
         await h.say("bob", "ok")  # Bob answered long ago; make sure he is quiet anyway
-        assert has(await h.say("dora", "/ack"), "The others alerted know you are on it")
+        assert has(await h.say("dora", "/ack"), "Nobody else was alerted")
         h.clear()
         await h.run_until(datetime(2026, 6, 1, 16, 0, tzinfo=UTC), FIVE)
         assert not (h.new_for("olga") or h.new_for("#team"))
