@@ -1,9 +1,10 @@
 """/invite, accepting or declining, /contacts, /contact_remove, /ack, /resolve.
 
 A trusted contact exists only once the invited person accepted: a pending or
-declined invite is never alerted. Invite codes carry 96 bits from `secrets`, expire,
-work once, and guessing is throttled (after 5 wrong codes in 10 minutes, codes are
-refused for a while with the same answer whether they exist or not).
+declined invite is never alerted. Invite codes carry 99 bits from `secrets`, read
+aloud easily (`bot.core.codes`), expire, work once, and guessing is throttled
+(after 5 wrong codes in 10 minutes, codes are refused for a while with the same
+answer whether they exist or not).
 """
 
 from __future__ import annotations

@@ -10,15 +10,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.codes import make_code, normalize_code
 from bot.store.models import BadCodeAttempt, Contact, Invite, User
-
-#: 12 random bytes = 96 bits, URL-safe (Telegram deep-link payloads allow [A-Za-z0-9_-]).
-CODE_BYTES = 12
 
 
 def hash_code(code: str) -> str:
-    """Only this hash is stored; a copy of the database gives no usable codes."""
-    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
+    """Only this hash is stored; a copy of the database gives no usable codes.
+
+    Readable codes are hashed in their normal form, so case, spaces and dashes typed
+    back do not matter (Telegram deep-link payloads allow the dashes).
+    """
+    return hashlib.sha256(normalize_code(code).encode("utf-8")).hexdigest()
 
 
 async def create_invite(
@@ -32,7 +34,7 @@ async def create_invite(
     group_id: int | None = None,
 ) -> str:
     """Create a single-use invite and return its code (shown once, never stored)."""
-    code = secrets.token_urlsafe(CODE_BYTES)
+    code = make_code(secrets.randbelow)
     session.add(
         Invite(
             code_hash=hash_code(code), kind=kind, inviter_id=inviter_id, group_id=group_id,

@@ -163,3 +163,13 @@ async def test_a_group_checkin_listed_by_checkins_says_how_to_stop_it(sqlite_url
             "Check-in #1 comes from your group #1, so only its organisers can change it. "
             "To stop it, leave the group: /group_leave 1"
         ]
+
+
+async def test_an_invite_code_read_aloud_works_in_any_case(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        reply = await h.say("alice", "/invite")
+        lines = reply[-1].splitlines()
+        code = next(line.split()[-1] for line in lines if line.startswith("accept"))
+        assert len(code) == 24 and code.count("-") == 4
+        answer = await h.say("bob", f"accept {code.lower()}")
+        assert any("trusted contact of Alice" in a for a in answer), answer
