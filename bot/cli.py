@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot import __version__
@@ -321,7 +322,7 @@ async def _console(settings: Settings, user: str) -> int:
     if settings.checkins.demo:
         print(_demo_script(settings, user), flush=True)
     stop = asyncio.Event()
-    console = ConsoleTransport(user=user, on_eof=stop.set)
+    console = ConsoleTransport(user=user, on_eof=stop.set, files=Path("holdfast-files"))
     app = App(keyed_settings, transports={"console": console})
     try:
         await app.run_until_stopped(stop, flush=5.0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 from bot.core.commands import Command
 from bot.core.errors import UserError
@@ -30,20 +31,22 @@ from bot.store import users as user_store
 log = logging.getLogger(__name__)
 
 #: Platforms whose transports send files; elsewhere the document goes in the text.
-FILE_PLATFORMS = frozenset({"telegram", "signal"})
 CONFIRM_WITHIN = timedelta(minutes=10)
 EXPORT_NAME = "holdfast-my-data.json"
 
 
 async def mydata(ctx: Ctx, cmd: Command) -> None:
-    """Export everything stored about the person as one JSON document."""
+    """A readable summary in the chat, and everything stored as a JSON file, never cut.
+
+    Every platform gets the file: a document on Telegram, an attachment on Signal, a
+    file written by the console.
+    """
     doc = await privacy_store.export(ctx.session, ctx.user.id)
     data = json.dumps(doc, ensure_ascii=False, indent=2)
-    if ctx.platform in FILE_PLATFORMS:
-        file = Attachment(EXPORT_NAME, "application/json", data.encode("utf-8"))
-        out = Outgoing(ctx.incoming.chat, ctx.t("mydata.attached"), attachment=file)
-    else:
-        out = Outgoing(ctx.incoming.chat, ctx.t("mydata.inline") + "\n" + data)
+    file = Attachment(EXPORT_NAME, "application/json", data.encode("utf-8"))
+    text = ctx.t("mydata.summary", timezone=ctx.zone.key, **_counts(doc))
+    text += "\n\n" + ctx.t("mydata.attached")
+    out = Outgoing(ctx.incoming.chat, text, attachment=file)
     await outbox.enqueue(
         ctx.session,
         out.evolve(answer_ref=ctx.incoming.answer_ref),
@@ -51,6 +54,13 @@ async def mydata(ctx: Ctx, cmd: Command) -> None:
         user_id=ctx.user.id,
         dedupe_key=privacy_store.export_key(),
     )
+
+
+def _counts(doc: dict[str, Any]) -> dict[str, Any]:
+    """How much of each kind is stored: what the summary shows, without the details."""
+    kinds = ("schedules", "check_ins", "trusted_contacts", "trusted_contact_for", "groups")
+    counts = {kind: len(doc.get(kind) or ()) for kind in kinds}
+    return counts | {"messages": len(doc.get("messages_to_you") or ())}
 
 
 async def forgetme(ctx: Ctx, cmd: Command) -> None:

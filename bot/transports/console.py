@@ -20,6 +20,7 @@ import itertools
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.core.model import Address, Delivered, Incoming, Outgoing, Sender
@@ -41,8 +42,11 @@ class ConsoleTransport:
         output: TextIO | None = None,
         read_stdin: bool = True,
         on_eof: Callable[[], None] | None = None,
+        files: Path | None = None,
     ) -> None:
         self.user = user
+        #: Where attachments (the /mydata file) are written; None keeps them in `sent` only.
+        self.files = files
         self.group: str | None = None
         self.sent: list[Outgoing] = []
         self._output = output
@@ -60,10 +64,16 @@ class ConsoleTransport:
         self._print(f"[console] you are {self.user}; :as NAME switches user, :quit leaves")
 
     async def send(self, out: Outgoing) -> Delivered:
-        """Print a message with its recipient."""
+        """Print a message with its recipient; an attachment is written to a file."""
         self.sent.append(out)
         where = f"group {out.to.chat_id}" if out.to.chat_id.startswith("#") else out.to.chat_id
-        self._print(f"\n--> to {where}:\n{render_numbered(out)}\n")
+        text = render_numbered(out)
+        if out.attachment is not None and self.files is not None:
+            self.files.mkdir(parents=True, exist_ok=True)
+            path = self.files / f"{out.to.chat_id.lstrip('#')}-{out.attachment.filename}"
+            path.write_bytes(out.attachment.data)
+            text += f"\n[console] file saved: {path}"
+        self._print(f"\n--> to {where}:\n{text}\n")
         return Delivered(message_id=str(next(self._ids)))
 
     async def stop(self) -> None:

@@ -6,9 +6,14 @@ exactly what each person receives.
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from bot.core.model import Address, Attachment, Outgoing
 from bot.i18n import t
+from bot.transports.console import ConsoleTransport
 from tests.support.clock import FakeClock
 from tests.support.harness import Harness, contact_link
 
@@ -173,3 +178,35 @@ async def test_an_invite_code_read_aloud_works_in_any_case(sqlite_url: str) -> N
         assert len(code) == 24 and code.count("-") == 4
         answer = await h.say("bob", f"accept {code.lower()}")
         assert any("trusted contact of Alice" in a for a in answer), answer
+
+
+# -- /mydata: a summary to read, and the whole file ----------------------------------
+
+
+async def test_mydata_is_a_readable_summary_with_the_whole_file(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await contact_link(h, "alice", "bob")
+        await h.say("alice", "/tz Asia/Bangkok")
+        await h.say("alice", "/checkin daily 09:00")
+        h.clear()
+        (summary,) = await h.say("alice", "/mydata")
+        assert summary.startswith(
+            "What Holdfast stores about you:\nTime zone: Asia/Bangkok\nCheck-in times: 1\n"
+            "Check-ins answered or missed: 0\nYour trusted contacts: 1\n"
+            "People you are a contact for: 0\nGroups: 0\nMessages sent to you: "
+        )
+        assert summary.endswith("Delete it from this chat once you have saved it somewhere safe.")
+        (sent,) = [o for o in h.console.sent if o.attachment is not None]
+        assert json.loads(sent.attachment.data)["person"]["timezone"] == "Asia/Bangkok"
+
+
+async def test_the_console_writes_an_attachment_to_a_file(tmp_path: Path) -> None:
+    shown = io.StringIO()
+    console = ConsoleTransport(read_stdin=False, output=shown, files=tmp_path / "files")
+    data = b'{"a": 1}' * 5000  # far longer than any chat message: never cut
+    out = Outgoing(Address("console", "alice"), "Your file.", attachment=Attachment(
+        "holdfast-my-data.json", "application/json", data))  # fmt: skip
+    await console.send(out)
+    saved = tmp_path / "files" / "alice-holdfast-my-data.json"
+    assert saved.read_bytes() == data
+    assert f"[console] file saved: {saved}" in shown.getvalue()

@@ -57,12 +57,12 @@ async def say_as(h: Harness, person: tuple[str, str], text: str) -> list[str]:
     return h.new_for(who)
 
 
-def export_in(messages: list[str]) -> dict[str, Any]:
-    """The JSON document of the last inline /mydata answer."""
-    header = "Everything Holdfast stores about you:\n"
-    found = [m for m in messages if m.startswith(header)]
-    assert found, messages
-    return json.loads(found[-1][len(header) :])
+def export_in(h: Harness, messages: list[str]) -> dict[str, Any]:
+    """The JSON file of the last /mydata answer, whose text is the readable summary."""
+    assert has(messages, "What Holdfast stores about you:\nTime zone: "), messages
+    files = [o.attachment for o in h.console.sent if o.attachment is not None]
+    assert files and files[-1].filename == "holdfast-my-data.json"
+    return json.loads(files[-1].data)
 
 
 async def link_as(h: Harness, defender: tuple[str, str], contact: tuple[str, str]) -> None:
@@ -87,7 +87,7 @@ async def test_mydata_holds_everything_and_nothing_about_duress(any_db: str) -> 
         await h.say("alice", "tangerine")  # under duress: Bob is alerted silently
         await h.say("alice", "/pause 1h doctor")
         assert has(h.new_for("bob"), "SOS (silent)")
-        doc = export_in(await h.say("alice", "/mydata"))
+        doc = export_in(h, await h.say("alice", "/mydata"))
         assert doc["person"]["display_name"] == "Alice"
         assert doc["person"]["timezone"] == "Europe/Berlin"
         assert doc["person"]["pause_reason"] == "doctor"
@@ -105,7 +105,7 @@ async def test_mydata_holds_everything_and_nothing_about_duress(any_db: str) -> 
         text = json.dumps(doc, ensure_ascii=False).casefold()
         for hidden in ("duress", "silent", "tangerine", "scrypt", "pin_hash"):
             assert hidden not in text, hidden
-        again = export_in(await h.say("alice", "/mydata"))  # an export is not exported again
+        again = export_in(h, await h.say("alice", "/mydata"))  # an export is not exported again
         assert "(an earlier export of your data)" in [m["text"] for m in again["messages_to_you"]]
 
 
@@ -118,7 +118,8 @@ async def test_mydata_is_a_file_where_the_platform_takes_files(sqlite_url: str) 
             rows = await session.execute(select(Outbox).where(Outbox.platform == "telegram"))
             sent = [outbox.decode(o.platform, o.chat_id, o.payload) for o in rows.scalars()]
         export = sent[-1]
-        assert export.text.startswith("Everything Holdfast stores about you is in the attached")
+        assert export.text.startswith("What Holdfast stores about you:\nTime zone: ")
+        assert "Everything Holdfast stores about you is in the attached file." in export.text
         assert export.attachment is not None
         assert export.attachment.filename.endswith(".json")
         assert export.attachment.mime_type == "application/json"
@@ -262,7 +263,7 @@ async def test_nothing_personal_is_in_the_database_file_in_clear(tmp_path: Path)
     url = f"sqlite+aiosqlite:///{tmp_path}/holdfast.db"
     async with Harness(url, FakeClock(T0), secret_key=KEY) as h:
         await encrypted_story(h)
-        doc = export_in(h.inbox(ZAINAB[0]))
+        doc = export_in(h, h.inbox(ZAINAB[0]))
         assert doc["person"]["pause_reason"] == "visiting family in Herat"  # readable in the app
         blob = database_bytes(tmp_path)
         async with transaction(h.app.rt.sessions) as session:
@@ -314,7 +315,7 @@ async def test_rotate_key_then_restart_with_the_new_key(
     async with Harness(url, clock, secret_key=NEW_KEY) as h:
         contacts = await say_as(h, FARHAD, "/contacts")
         assert has(contacts, "Zainab Qasemi")
-        doc = export_in(await say_as(h, ZAINAB, "/mydata"))
+        doc = export_in(h, await say_as(h, ZAINAB, "/mydata"))
         assert doc["person"]["display_name"] == "Zainab Qasemi"
         assert doc["person"]["pause_reason"] == "visiting family in Herat"
         assert any(c["note"] == "slept badly after the raid" for c in doc["check_ins"])
