@@ -104,7 +104,9 @@ async def test_edited_old_ok_does_not_count(sqlite_url: str) -> None:
         await h.run_until(datetime(2026, 6, 1, 9, 20, tzinfo=UTC))
         h.clear()
         reply = await h.say("alice", "/ok", edited=True)
-        assert reply == ["Edited messages are ignored. Please send a new message."]
+        assert reply == [
+            "That did not count. Edited messages are ignored. Please send a new message."
+        ]
         reply = await h.say("alice", "ok", forwarded=True)
         assert has(reply, "Forwarded messages do not count")
         await h.run_until(datetime(2026, 6, 1, 9, 46, tzinfo=UTC))

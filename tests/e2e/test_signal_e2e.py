@@ -155,7 +155,7 @@ async def test_an_edited_ok_never_counts(s: SignalSide) -> None:
     await until(s.h, NINE_BERLIN + timedelta(minutes=15))
     s.clear()
     assert await s.say(DINA, "ok", edit=True) == [
-        "Edited messages are ignored. Please send a new message."
+        "That did not count. Edited messages are ignored. Please send a new message."
     ]
     await until(s.h, NINE_BERLIN + timedelta(minutes=45))
     assert has(s.new_for(SAM), "SAFETY ALERT: Dina has not checked in")

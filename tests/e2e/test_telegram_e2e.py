@@ -195,7 +195,9 @@ async def test_commands_in_a_group_chat(tg: TelegramSide) -> None:
 
     for private in ("/ok@HoldfastBot 4 at the office", "/status@HoldfastBot", "/checkins"):
         refused = await tg.say(TINA, private, group=GROUP)
-        assert refused == ["Please send that to me in a private chat, not in a group."]
+        assert refused == [
+            "That did not count here. Please send that to me in a private chat, not in a group."
+        ]
     group_text = "\n".join(tg.inbox(GROUP))
     for personal in ("Tina", "Berlin", "Mon 01 Jun", "office", "Check-in #1"):
         assert personal not in group_text
@@ -221,8 +223,9 @@ async def test_edits_stickers_and_forwards_never_count_as_check_ins(tg: Telegram
     got = await tg.say(TINA, "ok", edited=True)  # handled after the sticker
     got += await tg.say(TINA, "/ok", forwarded=True)
     assert got == [
-        "I can only read text messages. Reply OK if you are safe, or /help for the commands.",
-        "Edited messages are ignored. Please send a new message.",
+        "That did not count: I can only read text messages. Reply OK if you are safe, "
+        "or /help for the commands.",
+        "That did not count. Edited messages are ignored. Please send a new message.",
         "Forwarded messages do not count. Please send your own message.",
     ]
     assert await count(tg, Checkin, Checkin.answered_at.is_not(None)) == 0
