@@ -151,7 +151,7 @@ async def test_a_duress_answer_looks_exactly_like_a_normal_one(
         f"sqlite+aiosqlite:///{tmp_path}/duress.db", duress, pin=pin
     )
     assert seen_normal[0].text.startswith("Thank you, you are checked in.")
-    assert len(seen_normal) == 7 and seen_normal[4].text.startswith("Everything Holdfast stores")
+    assert len(seen_normal) == 7 and seen_normal[4].text.startswith("What Holdfast stores")
     assert seen_duress == seen_normal  # text, buttons, kind, attachment: byte for byte
     assert not has(bob_normal, "SOS")
     silent = [m for m in bob_duress if m.startswith("SOS (silent): Alice may be in danger")]
