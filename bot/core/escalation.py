@@ -261,8 +261,8 @@ def on_answer(c: Case, now: datetime, policy: Policy, *, duress: bool = False) -
         notice = Notice(Audience.ALERTED, "alert.phone_ok", "phoneok", True)
         return _settle(c, after, policy, notices=(notice,), action="checkin.phone_ok")
     closed = replace(c, state=State.RESOLVED, next_action_at=None)
-    if duress:
-        return Plan(c, closed, action="checkin.closed")
+    if duress:  # the same log line as an all-clear: logs never tell duress from OK
+        return Plan(c, closed, action="checkin.all_clear")
     notice = Notice(Audience.ALERTED, "alert.all_clear", "clear")
     return Plan(c, closed, notices=(notice,), action="checkin.all_clear")
 

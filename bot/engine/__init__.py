@@ -148,8 +148,11 @@ async def _log(
             dedupe=str(checkin_id), alert_id=checkin_id, checkin_id=checkin_id,
         )  # fmt: skip
     elif plan.action:
-        log.info(plan.action, extra={"action": plan.action, "checkin_id": checkin_id,
-                                     "levels": list(plan.levels)})  # fmt: skip
+        # An alert raised from a message (SOS, or a duress word inside an OK) is logged at
+        # DEBUG: at INFO it would sit next to the answer and tell a duress OK from an OK.
+        level = logging.DEBUG if plan.action == "checkin.sos" else logging.INFO
+        log.log(level, plan.action, extra={"action": plan.action, "checkin_id": checkin_id,
+                                           "levels": list(plan.levels)})  # fmt: skip
 
 
 # -- ticks -------------------------------------------------------------------------

@@ -100,7 +100,8 @@ async def raise_levels(
             out = Outgoing(address, text, buttons(checkin.id, lang), kind=MessageKind.ALERT)
             key = f"alert:{checkin.id}:{raised.level}:{address}"
             messages.append((out, user_id, key, alert_id))
-        log.info(
+        log.log(
+            logging.DEBUG if checkin.kind in EMERGENCY_KINDS else logging.INFO,  # see engine._log
             "alert raised",
             extra={"action": "checkin.escalate", "checkin_id": checkin.id, "level": raised.level,
                    "told": len(targets)},

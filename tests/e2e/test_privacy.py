@@ -402,3 +402,24 @@ async def test_retention_purges_old_history_but_nothing_open_or_unsent(any_db: s
             assert (await session.execute(select(Checkin.id))).scalars().all() == []
             assert (await session.execute(select(Alert.id))).scalars().all() == []
             assert (await session.execute(select(ProcessedInbound.id))).scalars().all() == []
+
+
+async def test_info_logs_of_a_duress_answer_match_a_plain_ok(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whoever reads the logs cannot tell a duress word from an OK, nor an SOS it raised."""
+    caplog.set_level(logging.INFO)
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        for who, contact in (("alice", "carol"), ("bob", "dave")):
+            await contact_link(h, who, contact)
+            await h.say(who, "/duress tangerine")
+            await h.say(who, "/timer 30m")
+
+        caplog.clear()
+        await h.say("alice", "ok")
+        plain = [getattr(r, "action", "") for r in caplog.records if r.levelno >= logging.INFO]
+        caplog.clear()
+        await h.say("bob", "ok tangerine")
+        duress = [getattr(r, "action", "") for r in caplog.records if r.levelno >= logging.INFO]
+        assert has(h.new_for("dave"), "SOS")  # the silent alert did go out
+        assert plain == duress
