@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import make_url, select, update
 
 from bot import cli
 from bot.core.model import Address, Incoming, Outgoing, Sender
@@ -26,6 +28,7 @@ from bot.store import chats, outbox
 from bot.store.db import create_engine, transaction
 from bot.store.migrate import upgrade
 from bot.store.models import Alert, Base, Checkin, Outbox, ProcessedInbound, User
+from tests.conftest import PG_URL, _fresh_pg
 from tests.e2e.test_safety import has, level2, user_id
 from tests.support.clock import FakeClock
 from tests.support.harness import Harness, contact_link
@@ -423,3 +426,28 @@ async def test_info_logs_of_a_duress_answer_match_a_plain_ok(
         duress = [getattr(r, "action", "") for r in caplog.records if r.levelno >= logging.INFO]
         assert has(h.new_for("dave"), "SOS")  # the silent alert did go out
         assert plain == duress
+
+
+@pytest.mark.postgres
+async def test_a_pg_dump_shows_no_name_id_or_note() -> None:
+    """The same story on PostgreSQL; `pg_dump` of the database shows nobody."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured: set HOLDFAST_TEST_DATABASE_URL to run this case")
+    db_url = await _fresh_pg()
+    if shutil.which("pg_dump") is None:
+        pytest.fail("pg_dump is not installed; install the PostgreSQL client to run this test")
+    engine = create_engine(db_url)
+    await upgrade(engine)
+    await engine.dispose()
+    async with Harness(db_url, FakeClock(T0), secret_key=KEY) as h:
+        await encrypted_story(h)
+    url = make_url(db_url)
+    dump = await asyncio.to_thread(
+        subprocess.run,
+        ["pg_dump", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+         "-U", url.username or "postgres", "--data-only", url.database or "test"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert dump.stdout.count("hs1:") > 10 and dump.stdout.count("hf1:") > 20
+    for text in (*SECRETS, *IDS):
+        assert text.lower() not in dump.stdout.lower(), text
