@@ -138,9 +138,20 @@ def _level2_pending(c: Case) -> bool:
     return c.level < 2 and c.level2_at is not None and c.phone_ok_at is None
 
 
-def _settle(before: Case, after: Case, policy: Policy, **kw: object) -> Plan:
+def _settle(
+    before: Case,
+    after: Case,
+    policy: Policy,
+    *,
+    raises: tuple[Raise, ...] = (),
+    notices: tuple[Notice, ...] = (),
+    reply: str | None = None,
+    tell_operators: bool = False,
+    action: str = "",
+) -> Plan:
+    """The plan, with the next action time the new case's clocks give."""
     after = replace(after, next_action_at=next_action(after, policy))
-    return Plan(before, after, **kw)  # type: ignore[arg-type]
+    return Plan(before, after, raises, notices, reply, tell_operators, action)
 
 
 # -- ticks -------------------------------------------------------------------------
@@ -188,13 +199,9 @@ def _open_alert(c: Case, now: datetime, reach: Reach, policy: Policy) -> Plan:
     if c.acked_at is not None:
         if c.acked_at + policy.ack_timeout > now:
             return _settle(c, c, policy, action="checkin.wait")
-        after = replace(c, acked_by=None, acked_at=None, alerted_at=now, repeats_sent=0)
-        raises = _level2_now(c, reach)
-        if raises:
-            after = replace(after, level=2)
-        notice = Notice(Audience.ALERTED, "alert.ack_lapsed", f"lapsed{now:%Y%m%d%H%M%S}", True)
-        return _settle(c, after, policy, raises=raises, notices=(notice,), action="checkin.reopen")
-    after, raises = c, ()
+        return _reopen(c, now, reach, policy)
+    after: Case = c
+    raises: tuple[Raise, ...] = ()
     if _level2_pending(c) and c.level2_at is not None and c.level2_at <= now:
         raises = _level2_now(c, reach)
         after = replace(after, level=2 if raises else c.level, level2_at=None)
@@ -208,6 +215,17 @@ def _open_alert(c: Case, now: datetime, reach: Reach, policy: Policy) -> Plan:
         notices = (Notice(Audience.ALERTED, "alert.still_open", f"open{now:%Y%m%d%H%M%S}", True),)
         after = replace(after, alerted_at=now)
     return _settle(c, after, policy, raises=raises, notices=notices, action="checkin.follow_up")
+
+
+def _reopen(c: Case, now: datetime, reach: Reach, policy: Policy) -> Plan:
+    """An acknowledgement lapsed: everyone alerted hears it, level 2 goes out if held back."""
+    after = replace(c, acked_by=None, acked_at=None, alerted_at=now, repeats_sent=0)
+    raises: tuple[Raise, ...] = ()
+    if c.level2_at is not None and c.level2_at <= now:  # level 2 was held back
+        raises = _level2_now(c, reach)
+        after = replace(after, level=2 if raises else c.level, level2_at=None)
+    notice = Notice(Audience.ALERTED, "alert.ack_lapsed", f"lapsed{now:%Y%m%d%H%M%S}", True)
+    return _settle(c, after, policy, raises=raises, notices=(notice,), action="checkin.reopen")
 
 
 def _level2_now(c: Case, reach: Reach) -> tuple[Raise, ...]:
@@ -305,22 +323,28 @@ def on_unreachable(
     who: str,
     level1_left: bool,
     anyone_left: bool,
+    person: int | None = None,
 ) -> Plan | None:
     """A recipient's send failed for good (blocked the bot, unregistered, ...).
 
     `who` names the failed recipient in natural keys only (a short hash), never in
-    text. `level1_left`: a level-1 recipient may still be reached (sent, or not failed
-    yet); `anyone_left`: the same at any level. With nobody left at level 1, level
+    text; `person` is their user id (None for a group chat): an acknowledgement of
+    theirs ends, since they can no longer be reached. `level1_left`: a level-1
+    recipient may still be reached (sent, or not failed yet); `anyone_left`: the
+    same at any level. With nobody left at level 1, level
     2 goes out at once; with nobody left at all, the operators are told. The
     others alerted hear that one person could not be reached (never who).
     """
     if c.state != State.MISSED:
         return None
-    after, raises = c, ()
-    if c.level == 1 and not level1_left and c.acked_at is None:
+    after: Case = c
+    if person is not None and c.acked_by == person:
+        after = replace(c, acked_by=None, acked_at=None, alerted_at=now)
+    raises: tuple[Raise, ...] = ()
+    if c.level == 1 and not level1_left and after.acked_at is None:
         raises = _unreached_level2(c, reach)
         if raises:
-            after = replace(c, level=2, level2_at=None)
+            after = replace(after, level=2, level2_at=None)
     notice = Notice(Audience.ALERTED, "alert.undeliverable", f"unreached{who}")
     return _settle(
         c, after, policy, raises=raises, notices=(notice,),

@@ -320,7 +320,7 @@ def _next_every(every: timedelta, anchor: datetime, after: datetime) -> datetime
     trigger = IntervalTrigger(seconds=int(every.total_seconds()), start_date=anchor, timezone=UTC)
     raw = trigger.get_next_fire_time(None, after)
     # APScheduler counts in float seconds; snap to the exact multiple of the interval.
-    steps = max(0, round((raw.astimezone(UTC) - anchor) / every))
+    steps: int = max(0, round((raw.astimezone(UTC) - anchor) / every))
     due = anchor + steps * every
     while due <= after:
         due += every

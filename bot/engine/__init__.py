@@ -359,9 +359,12 @@ async def unreachable(
     level1_left = any(r.level == 1 and r.status in live for r in everyone)
     anyone_left = any(r.status in live for r in everyone)
     who = hashlib.sha256(f"{platform}:{chat_id}".encode()).hexdigest()[:10]
+    person = next(
+        (r.user_id for r in everyone if (r.platform, r.chat_id) == (platform, chat_id)), None
+    )
     plan = core.on_unreachable(
         case_of(row), now, await reach(session, row.user_id), policy_of(settings),
-        who=who, level1_left=level1_left, anyone_left=anyone_left,
+        who=who, level1_left=level1_left, anyone_left=anyone_left, person=person,
     )  # fmt: skip
     if plan is not None:
         await carry_out(session, row, plan, now, settings)

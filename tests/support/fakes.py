@@ -45,6 +45,10 @@ class FakeTransport:
         factory: ErrorFactory = error if callable(error) else (lambda: error)  # type: ignore[assignment]
         self._failures.setdefault(chat, deque()).extend([factory] * times)
 
+    def recover(self, chat: str | None = None) -> None:
+        """Drop the failures still scripted for `chat` (or for any chat): the platform is back."""
+        self._failures.pop(chat, None)
+
     def to(self, chat_id: str) -> list[str]:
         """Texts delivered to one chat, rendered as a numbered platform shows them."""
         return [render_numbered(o) for o in self.sent if o.to.chat_id == chat_id]

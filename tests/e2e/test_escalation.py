@@ -1,0 +1,295 @@
+"""Escalation that ends only when someone acts (issue 9), told as stories with a fake clock.
+
+Alice is the defender; Bob and Carol her trusted contacts; Olga the organiser of her
+group (level 2). Everyone talks to the bot on a scripted `FakeTransport`, so a send
+can fail exactly when a story says so. Each story asserts exactly what each person
+receives. Defaults: window 30m, grace 15m, level 2 30m after level 1, repeats every
+15m (3 at most), acknowledgement time-out 2h.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.store.db import transaction
+from bot.store.models import Contact, Group, GroupMember
+from bot.store.users import find_user
+from bot.transports.base import RecipientUnreachable, TransientDeliveryError
+from tests.support.clock import FakeClock
+from tests.support.fakes import FakeTransport
+from tests.support.harness import Harness
+
+T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+NINE = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+
+
+class Story:
+    """A harness on the fake platform, with per-person "what is new" reading."""
+
+    def __init__(self, url: str, **checkins: object) -> None:
+        self.fake = FakeTransport("fake")
+        self.h = Harness(url, FakeClock(T0), extra_transports={"fake": self.fake}, **checkins)
+        self._seen: dict[str, int] = {}
+
+    async def __aenter__(self) -> Story:
+        await self.h.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.h.__aexit__(*exc)
+
+    async def say(self, who: str, text: str) -> list[str]:
+        await self.fake.push(who, text)
+        await self.h.deliver()
+        return self.new(who)
+
+    def new(self, who: str) -> list[str]:
+        box = self.fake.to(who)
+        start = self._seen.get(who, 0)
+        self._seen[who] = len(box)
+        return box[start:]
+
+    def heads(self, who: str) -> list[str]:
+        """The first words (up to the first colon or full stop) of each new message."""
+        return [m.split(":")[0].split(".")[0] for m in self.new(who)]
+
+    def clear(self) -> None:
+        for who in {o.to.chat_id for o in self.fake.sent}:
+            self.new(who)
+
+    async def until(self, when: datetime, step: timedelta = 5 * MIN) -> None:
+        await self.h.run_until(when, step)
+
+    async def uid(self, name: str) -> int:
+        async with transaction(self.h.app.rt.sessions) as session:
+            user = await find_user(session, "fake", name)
+            assert user is not None, name
+            return user.id
+
+    async def people(self, *names: str) -> None:
+        for name in names:
+            await self.say(name, "/start")
+
+    async def contacts(self, defender: str, *contacts: str) -> None:
+        """Accepted trusted-contact links, made directly (no random invite codes)."""
+        await self.people(defender, *contacts)
+        d = await self.uid(defender)
+        ids = [await self.uid(c) for c in contacts]
+        async with transaction(self.h.app.rt.sessions) as session:
+            for cid in ids:
+                session.add(Contact(defender_id=d, contact_id=cid, created_at=self.h.clock.now()))
+
+    async def organiser(self, defender: str, organiser: str) -> None:
+        """`defender` is a member of a group `organiser` runs: level 2 of her alerts."""
+        await self.people(defender, organiser)
+        member, boss = await self.uid(defender), await self.uid(organiser)
+        async with transaction(self.h.app.rt.sessions) as session:
+            group = Group(name="Field team", created_at=self.h.clock.now())
+            session.add(group)
+            await session.flush()
+            for uid, role in ((boss, "organiser"), (member, "member")):
+                session.add(GroupMember(group_id=group.id, user_id=uid, role=role, joined_at=T0))
+
+    async def missed_at_945(self) -> None:
+        """Alice's 09:00 check-in goes unanswered: level 1 at 09:45."""
+        await self.say("alice", "/checkin daily 09:00")
+        self.clear()
+        await self.until(NINE + 45 * MIN)
+
+
+async def test_three_repeats_then_silence_while_level2_keeps_its_clock(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        await s.organiser("alice", "olga")
+        await s.missed_at_945()
+        assert s.heads("bob") == ["SAFETY ALERT"]
+        await s.until(NINE + 60 * MIN)
+        assert s.heads("bob") == ["REPEAT (1 of 3)"] and s.new("olga") == []
+        await s.until(NINE + 75 * MIN)  # level 2 on its own clock; Bob's second repeat
+        assert s.heads("bob") == ["REPEAT (2 of 3)"]
+        [level2] = s.new("olga")
+        assert level2.startswith("SAFETY ALERT (group): Alice has not checked in for 1h15m.")
+        await s.until(NINE + 90 * MIN)
+        assert s.heads("bob") == ["REPEAT (3 of 3)"] == s.heads("olga")
+        await s.until(NINE + 90 * MIN + 2 * 60 * MIN - MIN)  # no more repeats
+        assert s.new("bob") == [] and s.new("olga") == []
+        assert s.heads("alice") == ["Check-in", "Reminder"]  # the defender sees no alert
+        await s.until(NINE + 90 * MIN + 2 * 60 * MIN)  # an open alert is never forgotten
+        assert s.heads("bob") == ["STILL OPEN"] == s.heads("olga")
+        [repeat] = [m for m in s.fake.to("bob") if m.startswith("REPEAT (2")]
+        assert "Alice has been silent for 1h15m" in repeat  # how long, in every repeat
+
+
+async def test_ack_times_out_reopens_for_everyone_and_releases_level2(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob", "carol")
+        await s.organiser("alice", "olga")
+        await s.missed_at_945()
+        s.clear()
+        await s.h.advance(minutes=5)  # 09:50
+        reply = await s.say("bob", "/ack")
+        assert reply == [
+            "Thank you. The others alerted know you are on it. You will hear when Alice checks in."
+        ]  # the person acknowledging is not told that they are handling it
+        assert s.new("carol") == ["Bob is handling the alert for Alice."]
+        await s.until(NINE + 50 * MIN + 2 * 60 * MIN - MIN)  # held: no repeats, no level 2
+        assert s.new("bob") == [] and s.new("carol") == [] and s.new("olga") == []
+        await s.until(NINE + 50 * MIN + 2 * 60 * MIN)  # 11:50: nobody resolved it
+        lapsed = (
+            "ALERT OPEN AGAIN: Bob said they were handling the alert for Alice 2h ago, but "
+            "nobody has resolved it. Alice is still silent."
+        )
+        for who in ("bob", "carol"):
+            [msg] = s.new(who)
+            assert msg.startswith(lapsed), msg
+        [level2] = s.new("olga")  # held back by the acknowledgement; released now
+        assert level2.startswith("SAFETY ALERT (group): Alice has not checked in for 2h50m.")
+        await s.until(NINE + 65 * MIN + 2 * 60 * MIN)  # repeats start again, for everyone
+        assert s.heads("bob") == s.heads("carol") == s.heads("olga") == ["REPEAT (1 of 3)"]
+
+
+async def test_a_contact_resolves_the_alert_and_everyone_else_hears_who(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob", "carol")
+        await s.missed_at_945()
+        s.clear()
+        reply = await s.say("carol", "/resolve I called her, she lost her phone")
+        assert reply == ["Thank you. The alert for Alice is closed, and the others alerted know."]
+        assert s.new("bob") == [
+            "RESOLVED: Carol says Alice is safe. The alert is closed. "
+            "Their note: I called her, she lost her phone"
+        ]
+        assert s.new("alice") == []
+        await s.until(NINE + 5 * 60 * MIN)  # closed: no repeats, nothing more
+        assert s.new("bob") == [] and s.new("carol") == []
+        assert await s.say("bob", "/ack") == ["You have no open alert to acknowledge."]
+        assert await s.say("bob", "/resolve") == ["You have no open alert to resolve."]
+
+
+@pytest.mark.parametrize("kind", ["sos", "duress"])
+async def test_ok_after_sos_or_duress_keeps_the_alert_open(sqlite_url: str, kind: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        await s.organiser("alice", "olga")
+        if kind == "duress":
+            await s.say("alice", "/duress tangerine")
+            await s.say("alice", "ok tangerine")
+        else:
+            await s.say("alice", "/sos")
+        first = "SOS (silent)" if kind == "duress" else "SOS"
+        assert s.heads("bob") == [first] == s.heads("olga")
+        s.clear()
+        assert (await s.say("alice", "ok"))[0].startswith("Thank you, you are checked in")
+        for who in ("bob", "olga"):
+            [msg] = s.new(who)
+            assert msg.startswith(
+                "Alice answered OK from their phone, but the alert stays open: the phone may "
+                'not be in their hands. Confirm it with them yourself, then tap "Resolved".'
+            )
+        assert s.new("alice") == []  # the phone learns nothing of it
+        await s.until(T0 + 15 * MIN)  # still open: the repeats go on
+        assert s.heads("bob") == ["REPEAT (1 of 3)"] == s.heads("olga")
+        await s.say("bob", "/ack")
+        assert s.new("olga") == ["Bob is handling the alert for Alice."]
+        await s.until(T0 + 15 * MIN + 2 * 60 * MIN)  # and the acknowledgement times out
+        assert s.heads("bob") == ["ALERT OPEN AGAIN"] == s.heads("olga")
+        assert (await s.say("olga", "/resolve"))[0].startswith("Thank you. The alert for Alice")
+        assert s.heads("bob") == ["RESOLVED"]
+        await s.until(T0 + 6 * 60 * MIN)
+        assert s.new("bob") == [] and s.new("olga") == [] and s.new("alice") == []
+
+
+async def test_sole_contact_blocked_the_bot_level2_goes_out_at_once(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        await s.organiser("alice", "olga")
+        s.fake.fail_next(RecipientUnreachable("bot was blocked by the user"), 10, chat="bob")
+        await s.missed_at_945()
+        assert s.new("bob") == []
+        [level2] = s.new("olga")  # at 09:45, not at 10:15
+        assert level2.startswith(
+            "SAFETY ALERT (group): Alice has not checked in for 45m. Their trusted contacts "
+            "could not be reached, so you are alerted now."
+        )
+        await s.until(NINE + 60 * MIN)
+        assert s.heads("olga") == ["REPEAT (1 of 3)"] and s.new("bob") == []
+
+
+async def test_nobody_reachable_tells_the_operators(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        s.fake.fail_next(RecipientUnreachable("bot was blocked by the user"), 10, chat="bob")
+        with caplog.at_level(logging.ERROR):
+            await s.missed_at_945()
+        told = [r for r in caplog.records if getattr(r, "action", "") == "ops.alert_unreachable"]
+        assert len(told) == 1 and told[0].levelno == logging.ERROR
+
+
+async def test_a_contact_removed_mid_alert_can_no_longer_act(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob", "carol")
+        await s.organiser("alice", "olga")
+        await s.missed_at_945()
+        s.clear()
+        listing = await s.say("bob", "/contacts")
+        [link] = [w for m in listing for w in m.split() if w.startswith("#")]
+        await s.say("bob", f"/contact_remove {link}")  # Bob ends the link himself
+        s.clear()
+        assert await s.say("bob", "/ack") == ["You have no open alert to acknowledge."]
+        assert await s.say("bob", "/resolve") == ["You have no open alert to resolve."]
+        assert s.new("carol") == []  # nothing happened: nobody is handling it
+        await s.until(NINE + 60 * MIN)
+        assert s.new("bob") == [] and s.heads("carol") == ["REPEAT (1 of 3)"]
+        await s.until(NINE + 75 * MIN)  # Bob could not stop level 2
+        assert s.heads("olga") == ["SAFETY ALERT (group)"]
+
+
+async def test_leaving_tells_the_others_without_a_name(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob", "carol")
+        await s.missed_at_945()
+        s.clear()
+        listing = await s.say("alice", "/contacts")
+        [bob_link] = [w for m in listing for line in m.splitlines() if "Bob" in line
+                      for w in line.split() if w.startswith("#")]  # fmt: skip
+        await s.say("alice", f"/contact_remove {bob_link}")
+        assert s.new("carol") == [
+            "Note: one of the people alerted about Alice is no longer part of this alert."
+        ]
+
+
+async def test_thirty_hours_of_server_errors_then_the_alert_arrives(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Story(sqlite_url, repeats=0) as s:
+        await s.contacts("alice", "bob")
+        s.fake.fail_next(TransientDeliveryError("502 Bad Gateway"), 100_000, chat="bob")
+        with caplog.at_level(logging.ERROR):
+            await s.missed_at_945()
+            await s.until(NINE + 45 * MIN + 30 * 60 * MIN, step=10 * MIN)
+        assert s.new("bob") == []
+        failing = [
+            r for r in caplog.records if getattr(r, "action", "") == "ops.alert_send_failing"
+        ]
+        assert failing  # reported to the operators after an hour (sending goes on)
+        assert all(r.minutes >= 60 for r in failing)
+        s.fake.recover("bob")
+        await s.h.advance(minutes=10)
+        assert s.heads("bob")[0] == "SAFETY ALERT"
+
+
+async def test_the_same_update_delivered_twice_is_handled_once(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        await s.missed_at_945()
+        s.clear()
+        for _ in range(2):  # the platform redelivers the button press
+            await s.fake.push("bob", "/ack", dedupe_key="update-77")
+            await s.h.deliver()
+        assert len(s.new("bob")) == 1
