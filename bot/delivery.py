@@ -244,5 +244,7 @@ class Delivery:
                             session, self._rt.settings, row.alert_id, row.platform,
                             row.chat_id, now,
                         )  # fmt: skip
-        if any(r.status in ("moved", "failed") for r in results):
+            touched = [r.row.alert_id for r in results if r.row.alert_id is not None]
+            settled = bool(touched) and bool(await engine.settle(session, touched, now))
+        if settled or any(r.status in ("moved", "failed") for r in results):
             self.wake()

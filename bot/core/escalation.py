@@ -374,3 +374,14 @@ def on_left(c: Case, who: int, now: datetime, policy: Policy) -> Plan | None:
         after = replace(c, acked_by=None, acked_at=None, alerted_at=now)
     notice = Notice(Audience.ALERTED, "alert.someone_left", f"left{who}")
     return _settle(c, after, policy, notices=(notice,), action="checkin.left")
+
+
+def reach_report(kind: Kind, reached: int, total: int) -> str | None:
+    """What the defender hears once every send of their alert has an outcome.
+
+    Only an SOS is reported, and only in numbers actually reached: a duress alert
+    is never shown on the phone. None when nothing is to be said.
+    """
+    if kind != Kind.SOS or total == 0:
+        return None
+    return "sos.reached" if reached else "sos.reached_none"

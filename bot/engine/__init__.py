@@ -25,11 +25,14 @@ from bot.config import Settings
 from bot.core import escalation as core
 from bot.core.escalation import Case, Plan, Policy
 from bot.core.lifecycle import Kind, Reach, State, pause_stops, paused_now
+from bot.core.model import MessageKind, Outgoing
 from bot.engine import messages
+from bot.i18n import t
 from bot.ops.report import OpsEvent, report
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import groups as group_store
+from bot.store import outbox
 from bot.store import users as user_store
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,7 @@ __all__ = [
     "reach",
     "resolve",
     "sent",
+    "settle",
     "tick_batch",
     "unreachable",
 ]
@@ -337,6 +341,26 @@ async def left(
 async def sent(session: AsyncSession, alert_chats: list[tuple[int, str, str]]) -> None:
     """Alert messages the platform accepted: their recipients count as reached."""
     await checkin_store.mark_reached(session, alert_chats)
+
+
+async def settle(session: AsyncSession, alert_ids: list[int], now: datetime) -> int:
+    """Tell a defender how many people their SOS reached, once every send has an outcome.
+
+    Counts only people the platform accepted the alert for (never those merely
+    queued); a duress alert is never reported. Returns messages queued.
+    """
+    rows = await checkin_store.settled_emergencies(session, alert_ids, Kind.SOS.value)
+    addresses = await user_store.addresses_of(session, {r.user_id for r in rows})
+    langs = await user_store.langs_of(session, {r.user_id for r in rows})
+    items = []
+    for r in rows:
+        key = core.reach_report(Kind.SOS, r.reached, r.total)
+        if key is None or r.user_id not in addresses:
+            continue
+        text = t(key, langs.get(r.user_id, "en"), reached=r.reached, total=r.total)
+        out = Outgoing(addresses[r.user_id], text, kind=MessageKind.ALERT)
+        items.append((out, r.user_id, f"sosreach:{r.id}"))
+    return await outbox.enqueue_many(session, items, now=now)
 
 
 async def unreachable(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.escalation import Case
@@ -407,6 +407,33 @@ async def mark_reached(
     )
     params = [{"b_alert": a, "b_platform": p, "b_chat": c} for a, p, c in alert_ids_chats]
     await session.execute(stmt, params)
+
+
+async def settled_emergencies(
+    session: AsyncSession, alert_ids: Sequence[int], kind: str
+) -> Sequence[Row[Any]]:
+    """Check-ins of `kind` among these alerts whose every send has an outcome.
+
+    Returns (checkin_id, user_id, reached, total) per check-in with no recipient
+    still queued; recipients who left count in neither number.
+    """
+    if not alert_ids:
+        return []
+    checkin_ids = select(Alert.checkin_id).where(Alert.id.in_(alert_ids)).scalar_subquery()
+    counted = AlertRecipient.status != LEFT
+    stmt = (
+        select(
+            Checkin.id, Checkin.user_id,
+            func.count().filter(AlertRecipient.status == REACHED).label("reached"),
+            func.count().filter(counted).label("total"),
+            func.count().filter(AlertRecipient.status == QUEUED).label("queued"),
+        )
+        .join(Alert, Alert.checkin_id == Checkin.id)
+        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+        .where(Checkin.id.in_(checkin_ids), Checkin.kind == kind)
+        .group_by(Checkin.id, Checkin.user_id)
+    )  # fmt: skip
+    return [r for r in (await session.execute(stmt)).all() if r.queued == 0]
 
 
 async def open_alerts_with(

@@ -293,3 +293,15 @@ async def test_the_same_update_delivered_twice_is_handled_once(sqlite_url: str) 
             await s.fake.push("bob", "/ack", dedupe_key="update-77")
             await s.h.deliver()
         assert len(s.new("bob")) == 1
+
+
+async def test_sos_reply_counts_only_the_people_reached(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        s.fake.fail_next(RecipientUnreachable("bot was blocked by the user"), 10, chat="bob")
+        assert await s.say("alice", "/sos") == [
+            "Your alert is being sent to 1 people. I will tell you when it has reached them. "
+            "Stay as safe as you can.",
+            "Your SOS could not reach any of the 1 people it was sent to. The service's "
+            "operators have been told. If you can, contact someone you trust another way.",
+        ]

@@ -192,7 +192,7 @@ async def test_sos_reaches_both_levels_at_once_and_level2_never_carries_notes(
     async with Harness(sqlite_url, clock) as h:
         await team(h, policy="")
         h.clear()
-        assert has(await h.say("bob", "/sos"), "went out to 3 people")
+        assert has(await h.say("bob", "/sos"), "is being sent to 3 people")
         for recipient in ("carl", "olga", "#team"):
             assert has(h.new_for(recipient), "SOS: Bob asked for help")
         await h.say("bob", "ok")

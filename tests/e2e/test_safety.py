@@ -75,7 +75,9 @@ async def test_sos_reaches_levels_one_and_two_at_once_even_while_paused(sqlite_u
         await h.say("alice", "/pause 1d holiday")
         reply = await h.say("alice", "/sos stopped at the checkpoint on route 7")
         assert reply == [
-            "Your alert went out to 2 people. Stay as safe as you can. Reply OK when you are safe."
+            "Your alert is being sent to 2 people. I will tell you when it has reached them. "
+            "Stay as safe as you can.",
+            "Your SOS reached 2 of 2 people. They have been asked to check on you.",
         ]
         for who in ("bob", "olga"):
             got = h.new_for(who)
@@ -99,7 +101,7 @@ async def test_the_prompts_help_button_is_an_sos(sqlite_url: str) -> None:
         await h.say("alice", "/checkin daily 09:00")
         await h.advance(hours=1)
         assert has(h.new_for("alice"), "2. I need help")
-        assert has(await h.say("alice", "2"), "Your alert went out to 1 people")
+        assert has(await h.say("alice", "2"), "Your alert is being sent to 1 people")
         assert h.new_for("bob")[0].startswith("SOS: Alice asked for help just now.")
 
 

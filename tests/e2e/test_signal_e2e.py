@@ -17,8 +17,9 @@ from sqlalchemy import select
 
 from bot.store.models import Checkin, Outbox, ProcessedInbound
 from tests.support.clock import FakeClock
+from tests.support.groups import organise, user_of
 from tests.support.harness import Harness, has, until
-from tests.support.servers.fake_signal import FakeSignal
+from tests.support.servers.fake_signal import UNTRUSTED_MASTER, FakeSignal
 from tests.support.signal_harness import SignalSide, SignalUser, fast_signal, signal_app
 
 DINA = SignalUser("Dina", "0b9c1f5e-3a2d-4c6b-8e7f-1a2b3c4d5e6f", "+15550002001")
@@ -123,7 +124,7 @@ async def test_two_on_a_prompt_is_sos(s: SignalSide) -> None:
     assert has(s.new_for(DINA), "2. I need help")
 
     reply = await s.say(DINA, "2")
-    assert has(reply, "Your alert went out")
+    assert has(reply, "Your alert is being sent")
     [sos] = s.new_for(SAM)
     assert sos.startswith("SOS: Dina asked for help just now.") and sos.endswith(
         "1. I'm on it\n2. Resolved: they are safe"
@@ -327,3 +328,25 @@ async def was_handled(s: SignalSide, key: str) -> bool:
     async with s.h.app.rt.sessions() as session:
         found = await session.execute(select(ProcessedInbound).where(ProcessedInbound.key == key))
         return found.first() is not None
+
+
+async def test_sole_contact_unreachable_level2_at_once_and_true_counts(s: SignalSide) -> None:
+    """Issue 9 on Signal: a contact whose safety number changed is not counted as alerted."""
+    olga = SignalUser("Olga", "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "+15550002009")
+    await s.say(olga, "hello")
+    await defender_with_daily_checkin(s)
+    await organise(
+        s.h, await user_of(s.h, "signal", olga.uuid), await user_of(s.h, "signal", DINA.uuid)
+    )
+    await until(s.h, NINE_BERLIN + timedelta(minutes=30))
+    s.clear()
+    # Sam's phone may have been seized: signal-cli refuses the new identity key.
+    s.fake.fail_next_send(400, body={"error": UNTRUSTED_MASTER})
+    await until(s.h, NINE_BERLIN + timedelta(minutes=45))
+    await s.h.deliver()
+    assert s.new_for(SAM) == []
+    [level2] = s.new_for(olga)
+    assert level2.startswith(
+        "SAFETY ALERT (group): Dina has not checked in for 45m. Their trusted contacts could "
+        "not be reached, so you are alerted now."
+    )

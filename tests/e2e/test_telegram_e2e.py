@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from bot.store.models import Checkin, Contact, Invite, ProcessedInbound
 from tests.support.clock import FakeClock
+from tests.support.groups import organise, user_of
 from tests.support.harness import has, until
 from tests.support.servers.fake_telegram import FakeTelegram
 from tests.support.telegram_harness import TelegramSide, TelegramUser, telegram_app
@@ -175,7 +176,7 @@ async def test_the_prompts_i_need_help_button_alerts_at_once(tg: TelegramSide) -
     tg.clear()
 
     reply = await tg.press(TINA, "I need help")
-    assert has(reply, "Your alert went out to 1 people")
+    assert has(reply, "Your alert is being sent to 1 people")
     [sos] = tg.new_for(TOMAS)
     assert sos.startswith("SOS: Tina asked for help just now.")
     assert tg.labels(TOMAS.id, tg.last_message_id(TOMAS.id, "SOS")) == [
@@ -232,3 +233,37 @@ async def test_edits_stickers_and_forwards_never_count_as_check_ins(tg: Telegram
     tg.fake.push_text(TOMAS.id, "/ok", is_bot=True)  # another bot: never handled
     assert has(await tg.say(TINA, "/ok"), "you are checked in")
     assert await count(tg, Checkin, Checkin.answered_at.is_not(None)) == 1
+
+
+async def test_sole_contact_blocked_the_bot_level2_at_once_and_true_counts(
+    tg: TelegramSide,
+) -> None:
+    """Issue 9 on Telegram: a 403 for the only contact is "not alerted", never "went out"."""
+    olga = TelegramUser("Olga", 717171)
+    await tg.say(TINA, "/tz Europe/Berlin")
+    await tg.link(TINA, TOMAS)
+    await tg.say(olga, "/start")
+    await organise(
+        tg.h, await user_of(tg.h, "telegram", str(olga.id)),
+        await user_of(tg.h, "telegram", str(TINA.id)),
+    )  # fmt: skip
+    await tg.say(TINA, "/checkin daily 09:00")
+    tg.fake.block(TOMAS.id)  # Tomas blocked the bot: every send to him gets 403
+    tg.clear()
+
+    await until(tg.h, NINE_BERLIN + timedelta(minutes=45))  # grace over: level 1 fails
+    await tg.h.deliver()
+    assert tg.new_for(TOMAS) == []
+    [level2] = tg.new_for(olga.id)  # at once, not 30 minutes later
+    assert level2.startswith(
+        "SAFETY ALERT (group): Tina has not checked in for 45m. Their trusted contacts could "
+        "not be reached, so you are alerted now."
+    )
+    assert has(await tg.press(olga, "Resolved: they are safe"), "The alert for Tina is closed")
+
+    reply = await tg.say(TINA, "/sos")
+    await tg.h.deliver()
+    told = reply + tg.new_for(TINA)
+    assert has(told, "Your alert is being sent to 2 people")
+    assert has(told, "Your SOS reached 1 of 2 people")  # Olga only: Tomas is not counted
+    assert has(tg.new_for(olga.id), "SOS: Tina asked for help just now.")
