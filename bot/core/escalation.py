@@ -385,3 +385,14 @@ def reach_report(kind: Kind, reached: int, total: int) -> str | None:
     if kind != Kind.SOS or total == 0:
         return None
     return "sos.reached" if reached else "sos.reached_none"
+
+
+def who_is_told(reach: Reach) -> str:
+    """The catalog key saying who hears of a missed check-in of this defender.
+
+    Every prompt, reminder and timer says it, so nobody reads "your contacts are
+    alerted" when they have none.
+    """
+    if reach.level1:
+        return "who.contacts"
+    return "who.group" if reach.level2 else "who.nobody"

@@ -9,6 +9,7 @@ from bot import engine
 from bot.core.commands import Command
 from bot.core.durations import check_bounds, format_duration, parse_duration
 from bot.core.errors import UserError
+from bot.core.escalation import who_is_told
 from bot.core.lifecycle import EMERGENCY_KINDS, Kind, State
 from bot.core.model import Choice
 from bot.core.schedules import dst_notices, format_schedule, next_due, parse_schedule
@@ -114,9 +115,11 @@ async def timer(ctx: Ctx, cmd: Command) -> None:
         grace_s=int(c.grace.total_seconds()), level2_after_s=int(c.level2_after.total_seconds()),
         duress=False, created_at=ctx.now,
     )  # fmt: skip
+    reach = await engine.reach(ctx.session, ctx.user.id)
     await ctx.reply(
         "timer.replaced" if replaced else "timer.set", at=local_time(due, ctx.zone),
         duration=format_duration(duration), grace=format_duration(c.grace),
+        who=ctx.t(who_is_told(reach)),
     )  # fmt: skip
     await warn_if_alone(ctx)
 

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
 from bot.core.durations import format_duration
-from bot.core.lifecycle import Kind
+from bot.core.escalation import who_is_told
+from bot.core.lifecycle import Kind, Reach
 from bot.core.model import Address, Choice, MessageKind, Outgoing
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -118,6 +119,7 @@ async def _checkin_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, i
         people = {row.user_id for row in reminding}
         addresses = await user_store.addresses_of(session, people)
         langs = await user_store.langs_of(session, people)
+        reaches = await engine.reach_many(session, list(people))
         reminders = [
             (
                 _reminder(
@@ -125,6 +127,7 @@ async def _checkin_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, i
                     langs.get(row.user_id, "en"),
                     row.kind,
                     timedelta(seconds=row.grace_s),
+                    reaches[row.user_id],
                 ),
                 row.user_id,
                 f"remind:{row.id}",
@@ -136,9 +139,9 @@ async def _checkin_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, i
         return done + len(quiet), len(rows)
 
 
-def _reminder(to: Address, lang: str, kind: str, grace: timedelta) -> Outgoing:
+def _reminder(to: Address, lang: str, kind: str, grace: timedelta, reach: Reach) -> Outgoing:
     key = "reminder.timer" if kind == Kind.TIMER else "reminder.text"
-    text = t(key, lang, grace=format_duration(grace))
+    text = t(key, lang, grace=format_duration(grace), who=t(who_is_told(reach), lang))
     choices = ((Choice(t("prompt.safe", lang), "/ok"), Choice(t("prompt.help", lang), "/sos")),)
     return Outgoing(to, text, choices, kind=MessageKind.REMINDER)
 

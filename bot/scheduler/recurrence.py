@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import engine
 from bot.core.durations import format_duration
-from bot.core.lifecycle import Kind, State, first_deadline, pause_stops, paused_now
+from bot.core.escalation import who_is_told
+from bot.core.lifecycle import Kind, Reach, State, first_deadline, pause_stops, paused_now
 from bot.core.model import Address, Choice, MessageKind, Outgoing
 from bot.core.schedules import next_due, parse_schedule
 from bot.i18n import t
@@ -105,19 +107,23 @@ async def materialise(
     await checkin_store.advance_schedules(session, rt.worker_id, moves)
     created = await checkin_store.create_scheduled(session, new_rows)
     owner = {row.id: row.user_id for row in rows}
+    reaches = await engine.reach_many(session, [owner[s] for s in created])
     messages = []
     for schedule_id, checkin_id in created.items():
         user_id = owner[schedule_id]
         address = addresses.get(user_id)
         if address is not None:
             window, grace = window_of[schedule_id]
-            out = prompt(address, users[user_id].lang, window, grace)
+            out = prompt(address, users[user_id].lang, window, grace, reaches[user_id])
             messages.append((out, user_id, f"prompt:{checkin_id}"))
     return await outbox.enqueue_many(session, messages, now=now)
 
 
-def prompt(to: Address, lang: str, window: timedelta, grace: timedelta) -> Outgoing:
-    """The "are you safe?" message with its two buttons."""
-    text = t("prompt.text", lang, window=format_duration(window), grace=format_duration(grace))
+def prompt(to: Address, lang: str, window: timedelta, grace: timedelta, reach: Reach) -> Outgoing:
+    """The "are you safe?" message with its two buttons, saying who would be alerted."""
+    who = t(who_is_told(reach), lang)
+    text = t(
+        "prompt.text", lang, window=format_duration(window), grace=format_duration(grace), who=who
+    )
     choices = ((Choice(t("prompt.safe", lang), "/ok"), Choice(t("prompt.help", lang), "/sos")),)
     return Outgoing(to, text, choices, kind=MessageKind.PROMPT)

@@ -305,3 +305,32 @@ async def test_sos_reply_counts_only_the_people_reached(sqlite_url: str) -> None
             "Your SOS could not reach any of the 1 people it was sent to. The service's "
             "operators have been told. If you can, contact someone you trust another way.",
         ]
+
+
+async def test_a_defender_with_no_contacts_never_reads_contacts_were_alerted(
+    sqlite_url: str,
+) -> None:
+    async with Story(sqlite_url) as s:
+        await s.organiser("alice", "olga")  # a group, but no trusted contacts
+        await s.say("alice", "/timer 1h on the road")
+        await s.missed_at_945()
+        await s.until(NINE + 3 * 60 * MIN)
+        await s.say("alice", "/status")
+        await s.say("alice", "/sos")
+        everything = s.fake.to("alice") + s.fake.to("olga")
+        for untrue in ("contacts were alerted", "contacts are alerted", "contacts alerted",
+                       "trusted contacts will be alerted"):  # fmt: skip
+            assert not [m for m in everything if untrue in m], untrue
+        prompt = next(m for m in s.fake.to("alice") if m.startswith("Check-in: are you safe?"))
+        assert "15m after that: your group's organisers are alerted" in prompt
+        assert any("They have no trusted contacts, so you are the first to be alerted" in m
+                   for m in s.fake.to("olga"))  # fmt: skip
+
+
+async def test_nobody_at_all_is_told_so_in_every_prompt(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.people("alice")
+        await s.missed_at_945()
+        [prompt, reminder] = s.fake.to("alice")[-2:]
+        assert "nobody can be alerted, because you have no trusted contacts or group" in prompt
+        assert "nobody can be alerted" in reminder
