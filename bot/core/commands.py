@@ -13,6 +13,9 @@ from bot.core.errors import UserError
 
 #: Longest message we look at; anything longer is refused before parsing.
 MAX_TEXT = 2000
+#: An SOS is never refused for its length up to what a platform lets a person send
+#: (Telegram: 4096 characters); its text is cut for the alert instead.
+MAX_SOS_TEXT = 4096
 
 COMMANDS = frozenset(
     {
@@ -44,6 +47,11 @@ class Command:
         return self.args.split()
 
 
+def _is_sos(text: str) -> bool:
+    words = text[:16].split(maxsplit=1)
+    return bool(words) and words[0].casefold() in ("sos", "/sos")
+
+
 def parse(text: str) -> Command | None:
     """Parse a message into a command; None when it is not one (ordinary text).
 
@@ -51,7 +59,7 @@ def parse(text: str) -> Command | None:
         UserError: `error.too_long` for a message far too long; `error.unknown_command`
             for `/something` we do not know.
     """
-    if len(text) > MAX_TEXT:
+    if len(text) > MAX_TEXT and not (len(text) <= MAX_SOS_TEXT and _is_sos(text)):
         raise UserError("error.too_long", max=MAX_TEXT)
     stripped = text.strip()
     if not stripped:

@@ -334,3 +334,15 @@ async def test_nobody_at_all_is_told_so_in_every_prompt(sqlite_url: str) -> None
         [prompt, reminder] = s.fake.to("alice")[-2:]
         assert "nobody can be alerted, because you have no trusted contacts or group" in prompt
         assert "nobody can be alerted" in reminder
+
+
+async def test_a_long_sos_raises_the_alert_with_its_text_cut(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        words = "stopped at the checkpoint, they have my passport. " * 60  # ~3,000 characters
+        reply = await s.say("alice", "/sos " + words)
+        assert reply[0].startswith("Your alert is being sent to 1 people")
+        [alert] = s.new("bob")
+        assert alert.startswith("SOS: Alice asked for help just now.")
+        assert "Their message: stopped at the checkpoint, they have my passport." in alert
+        assert len(alert) < len(words)

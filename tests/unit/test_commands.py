@@ -98,3 +98,15 @@ def test_a_known_command_always_parses_to_itself(name: str, rest: str, slash: bo
     found = parse(text)
     assert found is not None and found.name == name and found.slash == slash
     assert found.args == rest.strip()
+
+
+def test_a_long_sos_is_never_refused_up_to_the_platform_limit() -> None:
+    from bot.core.commands import MAX_SOS_TEXT
+
+    for head in ("/sos ", "sos ", "SOS "):
+        long = head + "they took my phone at the border " * 100
+        assert MAX_TEXT < len(long) <= MAX_SOS_TEXT
+        found = parse(long)
+        assert found is not None and found.name == "sos"
+    with pytest.raises(UserError):
+        parse("/sos " + "x" * MAX_SOS_TEXT)  # beyond anything a platform sends
