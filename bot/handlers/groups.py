@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import engine
 from bot.core.commands import Command
 from bot.core.durations import check_bounds, format_duration, parse_duration
 from bot.core.errors import PermissionDenied, UserError
@@ -385,12 +386,19 @@ async def group_remove(ctx: Ctx, cmd: Command) -> None:
     if user_id == group.owner_id:
         raise UserError("group.owner_stays", id=group.id)
     name = await _person(ctx, user_id)
+    await _leave_alerts(ctx, group.id, user_id)
     await group_store.remove_member(ctx.session, group.id, user_id)
     await group_store.log_event(ctx.session, group.id, ctx.now, "removed", ctx.user.id, user_id)
     await ctx.reply("group.removed", name=name, id=group.id)
     await ctx.tell(user_id, "group.removed_you", name=_name(group))
     by = await _person(ctx, ctx.user.id)
     await _tell_organisers_of(ctx, group, "group.removed_notice", by=by, who=name)
+
+
+async def _leave_alerts(ctx: Ctx, group_id: int, user_id: int) -> None:
+    """Someone leaves a group: an organiser's part in its members' open alerts ends."""
+    members = [m for m in await group_store.member_ids(ctx.session, group_id) if m != user_id]
+    await engine.left(ctx.session, ctx.rt.settings, user_id, members, ctx.now)
 
 
 async def group_promote(ctx: Ctx, cmd: Command) -> None:
@@ -474,6 +482,7 @@ async def group_leave(ctx: Ctx, cmd: Command) -> None:
             await group_store.log_event(ctx.session, group_id, ctx.now, "owner", ctx.user.id, heir)
             await ctx.tell(heir, "group.owner_you", name=name, id=group_id)
     await group_store.log_event(ctx.session, group_id, ctx.now, "left", ctx.user.id)
+    await _leave_alerts(ctx, group_id, ctx.user.id)
     await group_store.remove_member(ctx.session, group_id, ctx.user.id)
     await ctx.reply("group.left", name=name)
 

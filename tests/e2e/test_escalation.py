@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.store.db import transaction
 from bot.store.models import Contact, Group, GroupMember
@@ -346,3 +347,21 @@ async def test_a_long_sos_raises_the_alert_with_its_text_cut(sqlite_url: str) ->
         assert alert.startswith("SOS: Alice asked for help just now.")
         assert "Their message: stopped at the checkpoint, they have my passport." in alert
         assert len(alert) < len(words)
+
+
+async def test_an_organiser_who_leaves_the_group_can_no_longer_act(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.organiser("alice", "olga")
+        await s.people("oscar")
+        olga, oscar = await s.uid("olga"), await s.uid("oscar")
+        async with transaction(s.h.app.rt.sessions) as session:  # a second organiser stays
+            found = await session.execute(select(GroupMember).where(GroupMember.user_id == olga))
+            [gid] = [m.group_id for m in found.scalars()]
+            session.add(GroupMember(group_id=gid, user_id=oscar, role="organiser", joined_at=T0))
+        await s.missed_at_945()
+        assert s.heads("olga") == ["SAFETY ALERT (group)"] == s.heads("oscar")
+        await s.say("olga", f"/group_leave {gid}")
+        s.clear()
+        assert await s.say("olga", "/ack") == ["You have no open alert to acknowledge."]
+        await s.until(NINE + 60 * MIN)
+        assert s.new("olga") == [] and s.heads("oscar") == ["REPEAT (1 of 3)"]
