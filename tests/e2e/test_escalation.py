@@ -365,3 +365,34 @@ async def test_an_organiser_who_leaves_the_group_can_no_longer_act(sqlite_url: s
         assert await s.say("olga", "/ack") == ["You have no open alert to acknowledge."]
         await s.until(NINE + 60 * MIN)
         assert s.new("olga") == [] and s.heads("oscar") == ["REPEAT (1 of 3)"]
+
+
+async def test_a_prompt_delayed_by_an_outage_still_gets_its_full_answer_window(
+    sqlite_url: str,
+) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        await s.say("alice", "/checkin daily 09:00")
+        s.clear()
+        s.h.clock.set(NINE + 60 * MIN)  # the bot was down from 08:00 to 10:00
+        await s.h.tick()
+        assert s.heads("alice") == ["Check-in"]
+        await s.until(NINE + 89 * MIN)  # 30 minutes from 10:00, not from 09:00
+        assert s.new("alice") == [] and s.new("bob") == []
+        await s.until(NINE + 90 * MIN)
+        assert s.heads("alice") == ["Reminder"] and s.new("bob") == []
+
+
+async def test_one_contact_unreachable_and_one_acknowledging_holds_level2(
+    sqlite_url: str,
+) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob", "carol")
+        await s.organiser("alice", "olga")
+        s.fake.fail_next(RecipientUnreachable("bot was blocked by the user"), 10, chat="bob")
+        await s.missed_at_945()  # Bob is unreachable, Carol was reached: no level 2 at once
+        assert s.new("olga") == []
+        assert s.new("carol")[-1].startswith("Note: the alert about Alice could not reach one")
+        await s.say("carol", "/ack")
+        await s.until(NINE + 2 * 60 * MIN)  # neither the clock nor Bob raises level 2
+        assert s.new("olga") == []
