@@ -246,6 +246,7 @@ async def emergency(
         grace_s=0, level2_after_s=0, duress=kind == Kind.DURESS, created_at=now, **values,
     )  # fmt: skip
     row = await checkin_store.checkin_for_update(session, checkin_id or 0)
+    assert row is not None  # inserted just above, in this transaction
     told = await messages.raise_levels(session, [(row, r) for r in plan.raises], now)
     await _log(session, settings, checkin_id or 0, plan, now)
     return Outcome(plan.reply, {"count": told})

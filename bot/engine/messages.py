@@ -84,11 +84,14 @@ async def raise_levels(
     recipients: list[dict[str, Any]] = []
     messages: list[tuple[Any, ...]] = []
     for checkin, raised, alert_id in todo:
+        chats: list[Address] = []
         if raised.level == 1:
-            ids, chats = contacts.get(checkin.user_id, []), []
+            ids = contacts.get(checkin.user_id, [])
         else:
             ids, chats = level2.get(checkin.user_id, ([], []))
-        targets = [(addresses[p], p, langs.get(p, "en")) for p in ids if p in addresses]
+        targets: list[tuple[Address, int | None, str]] = [
+            (addresses[p], p, langs.get(p, "en")) for p in ids if p in addresses
+        ]
         targets += [(chat, None, "en") for chat in chats]
         name = clean_name(names.get(checkin.user_id, ""))
         for address, user_id, lang in targets:
