@@ -12,6 +12,7 @@ from bot import engine
 from bot.core.commands import ALIASES, COMMANDS, Command
 from bot.core.durations import check_bounds, format_duration, parse_duration
 from bot.core.errors import UserError
+from bot.core.escalation import who_is_told
 from bot.core.lifecycle import PAUSE_CANCELS, PAUSE_CANCELS_STATES, Kind
 from bot.core.model import Outgoing
 from bot.core.text import clean_note
@@ -153,10 +154,11 @@ async def status(ctx: Ctx, cmd: Command) -> None:
         lines.append(ctx.t("status.next", at=local_time(next_schedule.next_due_at, ctx.zone)))
     else:
         lines.append(ctx.t("status.no_schedule"))
+    who = ctx.t(who_is_told(await engine.reach(ctx.session, ctx.user.id)))
     for c in await checkin_store.open_checkins(ctx.session, ctx.user.id):
         if c.kind in (Kind.SCHEDULED, Kind.TIMER, Kind.SOS):  # a duress alert never shows
             key = f"status.open_{c.kind}_{c.state}"  # a timer that ran out no longer "runs"
-            lines.append(ctx.t(key, at=local_time(c.deadline_at, ctx.zone)))
+            lines.append(ctx.t(key, at=local_time(c.deadline_at, ctx.zone), who=who))
     if ctx.user.paused_until is not None and ctx.user.paused_until > ctx.now:
         lines.append(ctx.t("status.paused", at=local_time(ctx.user.paused_until, ctx.zone)))
     last = await checkin_store.last_answer(ctx.session, ctx.user.id)
