@@ -20,6 +20,8 @@ from bot.config import Settings
 from bot.delivery import Delivery
 from bot.handlers import ROUTES, Router, account, checkins
 from bot.i18n import has, t
+from bot.ops.health import Health
+from bot.ops.server import OpsServer
 from bot.runtime import Runtime
 from bot.scheduler.tick import Ticker
 from bot.store import crypto, keycheck
@@ -51,6 +53,7 @@ class App:
         clock: Clock | None = None,
         engine: AsyncEngine | None = None,
         background: bool = True,
+        ops_endpoint: bool | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine or create_engine(settings.database.url)
@@ -68,7 +71,13 @@ class App:
         self.router = Router(self.rt, ROUTES, account.first_contact, on_text=checkins.on_plain_text)
         self.delivery = Delivery(self.rt, self.transports)
         self.rt.on_queued = self.delivery.wake
-        self.ticker = Ticker(self.rt)
+        self.health = Health(self.rt, self.transports)
+        self.rt.on_outcome = self.health.count_send
+        self.ticker = Ticker(self.rt, on_tick=self.health.on_tick)
+        serve = background if ops_endpoint is None else ops_endpoint
+        self.ops_server = (
+            OpsServer(self.health, settings.ops.listen) if serve and settings.ops.listen else None
+        )
         self._background = background
         self._delivery_task: asyncio.Task[None] | None = None
         self._started: list[Transport] = []
@@ -80,6 +89,8 @@ class App:
         crypto.configure(self.settings.security.secret_key)
         await ensure_schema(self.engine)
         await keycheck.verify_or_adopt(self.engine, self.rt.clock.now())
+        if self.ops_server is not None:  # /healthz answers while the rest starts
+            await self.ops_server.start()
         for platform, transport in self.transports.items():
             # Links first: a transport takes in its backlog inside start(), and an
             # /invite in that backlog must already get a link.
@@ -119,6 +130,9 @@ class App:
                 await transport.stop()
             except Exception:
                 log.exception("transport stop failed", extra={"action": "app.stop_failed"})
+        if self.ops_server is not None:
+            await self.ops_server.stop()
+        await self.health.close()
         await self.engine.dispose()
 
     async def run_until_stopped(

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         ("console", "the same bot in this terminal, no token needed"),
         ("migrate", "bring the database schema to the newest revision"),
         ("check-config", "validate the configuration, key by key"),
+        ("status", "the health of a running deployment, on one screen"),
         ("rotate-key", "re-encrypt stored data with security.secret_key (stop the bot first)"),
     ):
         cmd = sub.add_parser(name, help=text, description=text)
@@ -77,11 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from bot.logging import setup
 
-    setup(logging.WARNING if args.command == "console" else logging.INFO)
+    setup(logging.WARNING if args.command in ("console", "status") else logging.INFO)
     if args.command == "migrate":
         command = _migrate(settings)
     elif args.command == "console":
         command = _console(settings, args.user)
+    elif args.command == "status":
+        command = _status(settings)
     elif args.command == "rotate-key":
         old_key = args.old_key if args.old_key is not None else os.environ.get(OLD_KEY_ENV, "")
         command = _rotate_key(settings, old_key)
@@ -186,6 +189,15 @@ async def _migrate(settings: Settings) -> int:
         return 0
     finally:
         await engine.dispose()
+
+
+async def _status(settings: Settings) -> int:
+    from bot.clock import SystemClock
+    from bot.ops import status
+
+    code, screen = await status.run(settings, SystemClock().now())
+    print(screen, file=sys.stdout if code == 0 or "\n" in screen else sys.stderr)
+    return code
 
 
 async def _run(settings: Settings) -> int:
@@ -323,7 +335,7 @@ async def _console(settings: Settings, user: str) -> int:
         print(_demo_script(settings, user), flush=True)
     stop = asyncio.Event()
     console = ConsoleTransport(user=user, on_eof=stop.set, files=Path("holdfast-files"))
-    app = App(keyed_settings, transports={"console": console})
+    app = App(keyed_settings, transports={"console": console}, ops_endpoint=False)
     try:
         await app.run_until_stopped(stop, flush=5.0)
     except KeyMismatch as error:

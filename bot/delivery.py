@@ -246,5 +246,7 @@ class Delivery:
                         )  # fmt: skip
             touched = [r.row.alert_id for r in results if r.row.alert_id is not None]
             settled = bool(touched) and bool(await engine.settle(session, touched, now))
+        for r in results:
+            self._rt.on_outcome(r.row.platform, r.status)
         if settled or any(r.status in ("moved", "failed") for r in results):
             self.wake()

@@ -33,6 +33,7 @@ class Runtime:
         deep_links: per platform, how to turn an invite code into a link (None: no links).
         numbered_platforms: platforms without buttons (choices are numbered).
         on_queued: called after a transaction queued messages, to wake delivery.
+        on_outcome: called with (platform, outcome) after each send is recorded (metrics).
     """
 
     settings: Settings
@@ -42,6 +43,7 @@ class Runtime:
     deep_links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
     numbered_platforms: frozenset[str] = frozenset()
     on_queued: Callable[[], None] = lambda: None
+    on_outcome: Callable[[str, str], None] = lambda platform, outcome: None
 
     def link_for(self, platform: str, code: str) -> str | None:
         """A deep link for an invite code on this platform, if it has links."""

@@ -10,6 +10,7 @@ burst works through all of it, batch by batch, before returning.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -22,6 +23,10 @@ from bot.scheduler import due
 log = logging.getLogger(__name__)
 
 
+#: Told after every tick: (its time, seconds it took, whether it succeeded).
+OnTick = Callable[[datetime, float, bool], Awaitable[None]]
+
+
 class Ticker:
     """Runs `due.run_once` every `scheduler.tick`; `run_once` is also callable directly."""
 
@@ -29,18 +34,27 @@ class Ticker:
         self,
         rt: Runtime,
         run: Callable[[Runtime, datetime | None], Awaitable[object]] | None = None,
+        on_tick: OnTick | None = None,
     ) -> None:
         self._rt = rt
         self._run = run or (lambda r, now: due.run_once(r, now))
+        self._on_tick = on_tick
         self._scheduler: AsyncIOScheduler | None = None
 
     async def run_once(self, now: datetime | None = None) -> object:
         """One tick; errors are logged (the next tick retries) so the job never dies."""
+        now = now or self._rt.clock.now()
+        started = time.perf_counter()
+        result: object = None
         try:
-            return await self._run(self._rt, now)
+            result = await self._run(self._rt, now)
+            ok = True
         except Exception:
             log.exception("tick failed", extra={"action": "scheduler.tick_failed"})
-            return None
+            ok = False
+        if self._on_tick is not None:
+            await self._on_tick(now, time.perf_counter() - started, ok)
+        return result
 
     def start(self) -> None:
         """Start ticking in the running event loop."""

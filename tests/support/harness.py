@@ -13,7 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.app import App
-from bot.config import CheckinSettings, DatabaseSettings, SecuritySettings, Settings
+from bot.config import (
+    CheckinSettings,
+    DatabaseSettings,
+    OpsSettings,
+    SecuritySettings,
+    Settings,
+)
 from bot.scheduler import due
 from bot.store.migrate import upgrade
 from bot.transports.base import Transport, render_numbered
@@ -32,6 +38,7 @@ def make_settings(db_url: str, **checkins: Any) -> Settings:
         database=DatabaseSettings(url=db_url),
         checkins=dataclasses.replace(CheckinSettings(), **checkins),
         security=dataclasses.replace(SecuritySettings(), **security),
+        ops=OpsSettings(listen=""),  # tests that want the ops endpoint ask for a port
     )
 
 
@@ -45,13 +52,20 @@ class Harness:
         *,
         settings: Settings | None = None,
         extra_transports: Mapping[str, Transport] | None = None,
+        ops_endpoint: bool = False,
         **checkins: Any,
     ) -> None:
         self.clock = clock
         self.settings = settings or make_settings(db_url, **checkins)
         self.console = ConsoleTransport(read_stdin=False, output=_Null())
         transports: dict[str, Transport] = {"console": self.console, **(extra_transports or {})}
-        self.app = App(self.settings, transports=transports, clock=clock, background=False)
+        self.app = App(
+            self.settings,
+            transports=transports,
+            clock=clock,
+            background=False,
+            ops_endpoint=ops_endpoint,
+        )
         self._seen: dict[str, int] = {}
 
     async def __aenter__(self) -> Harness:

@@ -92,6 +92,7 @@ class Poller:
         self._poll_timeout = poll_timeout
         self._offset: int | None = None
         self._task: asyncio.Task[None] | None = None
+        self.failing = False  # the last getUpdates failed (health: platform not connected)
 
     def start(self) -> None:
         """Begin polling in the background."""
@@ -152,11 +153,12 @@ class Poller:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # network trouble, 5xx, conflicts: back off, go on
+                self.failing = True
                 _log_poll_error(exc, failures)
                 await asyncio.sleep(self._receiver.backoff.delay(failures))
                 failures += 1
                 continue
-            failures = 0
+            failures, self.failing = 0, False
             await self._take(updates)
 
 

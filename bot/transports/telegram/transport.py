@@ -123,6 +123,13 @@ class TelegramTransport:
         return self._bot.username
 
     @property
+    def connected(self) -> bool:
+        """True while updates can arrive: the webhook server runs, or polling succeeds."""
+        if self._webhook is not None:
+            return True
+        return self._poller is not None and not self._poller.failing
+
+    @property
     def webhook_port(self) -> int:
         """The port the webhook server listens on (useful when configured as 0)."""
         return self._webhook.bound_port if self._webhook else self._port
