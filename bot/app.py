@@ -21,6 +21,7 @@ from bot.delivery import Delivery
 from bot.handlers import ROUTES, Router, account, checkins
 from bot.i18n import has, t
 from bot.ops.health import Health
+from bot.ops.outage import tell_if_outage
 from bot.ops.server import OpsServer
 from bot.runtime import Runtime
 from bot.scheduler.tick import Ticker
@@ -102,6 +103,8 @@ class App:
             log.info(
                 "transport started", extra={"action": "app.transport_started", "platform": platform}
             )
+        # After the backlog is in and before the first tick: an outage is told, not guessed.
+        await tell_if_outage(self.rt)
         if self._background:  # tests drive delivery and ticks by hand, with a fake clock
             self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
             self.ticker.start()

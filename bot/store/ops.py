@@ -5,13 +5,24 @@ Each function works in the caller's transaction and never commits.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Row, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Alert, Checkin, OpsBeat, OpsLease, OpsReport, Outbox, Schedule
+from bot.store.models import (
+    Alert,
+    Checkin,
+    OpsBeat,
+    OpsLease,
+    OpsReport,
+    Outbox,
+    Schedule,
+    User,
+)
 from bot.store.outbox import dialect_insert
 
 _OPEN = ("pending", "late", "missed")
@@ -114,3 +125,84 @@ async def leases(session: AsyncSession) -> list[tuple[str, str, datetime]]:
         select(OpsLease.name, OpsLease.holder, OpsLease.lease_until).order_by(OpsLease.name)
     )
     return [(r.name, r.holder, r.lease_until) for r in rows]
+
+
+# -- outages --------------------------------------------------------------------------
+
+
+async def take_outage(session: AsyncSession, last: datetime, now: datetime) -> bool:
+    """Claim the telling of the outage that ended now: only one process wins.
+
+    Moves the "tick" beat from `last` to `now` only if nobody moved it meanwhile (a
+    compare-and-set), so two workers starting together tell people once.
+    """
+    stmt = (
+        update(OpsBeat)
+        .where(OpsBeat.name == "tick", OpsBeat.at == last)
+        .values(at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool((await session.execute(stmt)).rowcount)
+
+
+def _not_paused(now: datetime) -> ColumnElement[bool]:
+    return or_(User.paused_until.is_(None), User.paused_until <= now)
+
+
+async def overdue_unalerted(session: AsyncSession, now: datetime) -> list[Row[Any]]:
+    """Open check-ins whose next step is overdue and that alerted nobody yet: (id, user_id)."""
+    stmt = (
+        select(Checkin.id, Checkin.user_id)
+        .join(User, User.id == Checkin.user_id)
+        .where(
+            Checkin.next_action_at <= now,
+            Checkin.state.in_(("pending", "late")),
+            Checkin.level == 0,
+            _not_paused(now),
+        )
+        .order_by(Checkin.id)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def schedules_overdue(session: AsyncSession, now: datetime) -> list[Row[Any]]:
+    """Schedules whose occurrence fell due and was not prompted: (id, user_id)."""
+    stmt = (
+        select(Schedule.id, Schedule.user_id)
+        .join(User, User.id == Schedule.user_id)
+        .where(Schedule.next_due_at <= now, _not_paused(now))
+        .order_by(Schedule.id)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def restart_checkins(
+    session: AsyncSession, ids: list[int], now: datetime, window: timedelta
+) -> int:
+    """Give overdue, unalerted check-ins a fresh response window from `now`."""
+    if not ids:
+        return 0
+    stmt = (
+        update(Checkin)
+        .where(Checkin.id.in_(ids), Checkin.level == 0, Checkin.state.in_(("pending", "late")))
+        .values(
+            state="pending",
+            deadline_at=now + window,
+            next_action_at=now + window,
+            claimed_by=None,
+            lease_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int((await session.execute(stmt)).rowcount or 0)
+
+
+async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+    """(language, time zone) of each person."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.lang, User.timezone).where(User.id.in_(wanted))
+    )
+    return {r.id: (r.lang, r.timezone) for r in rows}
