@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Mapping
+from typing import IO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +23,7 @@ from bot.handlers import ROUTES, Router, account, checkins
 from bot.i18n import has, t
 from bot.ops.health import Health
 from bot.ops.outage import tell_if_outage
+from bot.ops.roles import Lease, Role, check_role, elected, lock_sqlite, unlock_sqlite
 from bot.ops.server import OpsServer
 from bot.runtime import Runtime
 from bot.scheduler.tick import Ticker
@@ -55,8 +57,10 @@ class App:
         engine: AsyncEngine | None = None,
         background: bool = True,
         ops_endpoint: bool | None = None,
+        role: Role = Role.ALL,
     ) -> None:
         self.settings = settings
+        self.role = role
         self.engine = engine or create_engine(settings.database.url)
         self.transports: dict[str, Transport] = dict(
             transports if transports is not None else build_transports(settings, command_menu())
@@ -72,7 +76,7 @@ class App:
         self.router = Router(self.rt, ROUTES, account.first_contact, on_text=checkins.on_plain_text)
         self.delivery = Delivery(self.rt, self.transports)
         self.rt.on_queued = self.delivery.wake
-        self.health = Health(self.rt, self.transports)
+        self.health = Health(self.rt, self.transports, scheduler=role.ticks)
         self.rt.on_outcome = self.health.count_send
         self.ticker = Ticker(self.rt, on_tick=self.health.on_tick)
         serve = background if ops_endpoint is None else ops_endpoint
@@ -82,32 +86,68 @@ class App:
         self._background = background
         self._delivery_task: asyncio.Task[None] | None = None
         self._started: list[Transport] = []
+        self.leases: list[Lease] = []
+        self._lease_tasks: list[asyncio.Task[None]] = []
+        self._sqlite_lock: IO[str] | None = None
 
     async def start(self) -> None:
-        """Bring everything up; returns once running."""
+        """Bring everything up; returns once running.
+
+        Raises:
+            RoleRefused: the role cannot run here (SQLite: one process per file).
+        """
         if not self.settings.security.secret_key:
             raise ValueError("App needs security.secret_key; cli.with_key supplies one")
         crypto.configure(self.settings.security.secret_key)
+        check_role(self.settings, self.role)
+        sqlite = self.settings.database.url.startswith("sqlite")
+        if sqlite and self._background:  # a real process: one per SQLite file
+            self._sqlite_lock = lock_sqlite(self.settings.database.url)
         await ensure_schema(self.engine)
         await keycheck.verify_or_adopt(self.engine, self.rt.clock.now())
         if self.ops_server is not None:  # /healthz answers while the rest starts
             await self.ops_server.start()
         for platform, transport in self.transports.items():
-            # Links first: a transport takes in its backlog inside start(), and an
-            # /invite in that backlog must already get a link.
-            link = getattr(transport, "deep_link", None)
-            if link is not None:
-                self.rt.deep_links[platform] = link
-            await transport.start(self.router.handle)
-            self._started.append(transport)
-            log.info(
-                "transport started", extra={"action": "app.transport_started", "platform": platform}
-            )
-        # After the backlog is in and before the first tick: an outage is told, not guessed.
-        await tell_if_outage(self.rt)
+            await self._start_transport(platform, transport, elect=not sqlite)
+        if self.role.ticks:
+            # After the backlog is in and before the first tick: an outage is told.
+            await tell_if_outage(self.rt)
         if self._background:  # tests drive delivery and ticks by hand, with a fake clock
-            self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
-            self.ticker.start()
+            if self.role.ticks:
+                self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
+                self.ticker.start()
+            self._lease_tasks = [
+                asyncio.create_task(lease.run(), name=f"lease-{lease.name}")
+                for lease in self.leases
+            ]
+
+    async def _start_transport(self, platform: str, transport: Transport, *, elect: bool) -> None:
+        """Start one transport: receiving, sending only, or receiving once leader."""
+        # Links first: a transport takes in its backlog when it starts receiving, and
+        # an /invite in that backlog must already get a link.
+        link = getattr(transport, "deep_link", None)
+        if link is not None:
+            self.rt.deep_links[platform] = link
+        leader = (
+            elect and elected(self.settings, platform) and hasattr(transport, "start_receiving")
+        )
+        if self.role.receives and not leader:
+            await transport.start(self.router.handle)
+        else:
+            await transport.start(self.router.handle, receive=False)
+        self._started.append(transport)
+        if self.role.receives and leader:
+            lease = Lease(
+                self.rt, f"ingest:{platform}",
+                on_gain=transport.start_receiving,  # type: ignore[attr-defined]
+                on_loss=transport.stop_receiving,  # type: ignore[attr-defined]
+                on_change=lambda leading: self.health.set_leader(platform, leading),
+            )  # fmt: skip
+            await lease.step()  # the leader takes in the backlog before the first tick
+            self.leases.append(lease)
+        log.info(
+            "transport started", extra={"action": "app.transport_started", "platform": platform}
+        )
 
     async def stop(self, flush: float = 0.0) -> None:
         """Shut down in reverse order; idempotent.
@@ -117,6 +157,12 @@ class App:
         replies to the last lines typed are shown).
         """
         self.ticker.stop()
+        for task in self._lease_tasks:
+            task.cancel()
+        await asyncio.gather(*self._lease_tasks, return_exceptions=True)
+        self._lease_tasks = []
+        while self.leases:
+            await self.leases.pop().release()
         if self._delivery_task is not None:
             self.delivery.request_stop()  # sends on the wire are recorded, not resent
             try:
@@ -137,6 +183,8 @@ class App:
             await self.ops_server.stop()
         await self.health.close()
         await self.engine.dispose()
+        unlock_sqlite(self._sqlite_lock)
+        self._sqlite_lock = None
 
     async def run_until_stopped(
         self, stop: asyncio.Event | None = None, *, flush: float = 0.0

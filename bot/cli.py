@@ -44,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
             metavar="FILE",
             help="TOML file (default: $HOLDFAST_CONFIG or ./holdfast.toml)",
         )
+        if name == "run":
+            cmd.add_argument(
+                "--role",
+                choices=("all", "ingest", "worker"),
+                default="all",
+                help="all (default): everything; ingest: receive from the platforms; "
+                "worker: tick the scheduler and send (PostgreSQL: any number of each)",
+            )
         if name == "console":
             cmd.add_argument(
                 "--user", default="alice", help="who you are at first (default: alice)"
@@ -89,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         old_key = args.old_key if args.old_key is not None else os.environ.get(OLD_KEY_ENV, "")
         command = _rotate_key(settings, old_key)
     else:
-        command = _run(settings)
+        command = _run(settings, args.role)
     try:
         return asyncio.run(_one_line(settings, command))
     except KeyboardInterrupt:
@@ -200,11 +208,12 @@ async def _status(settings: Settings) -> int:
     return code
 
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, role: str = "all") -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import App
     from bot.store.keycheck import KeyMismatch
+    from bot.ops.roles import Role, RoleRefused
     from bot.store.migrate import SchemaOutOfDate
     from bot.transports.base import TransportSetupError
 
@@ -220,10 +229,10 @@ async def _run(settings: Settings) -> int:
     keyed_settings = keyed(settings)
     if keyed_settings is None:
         return 2
-    app = App(keyed_settings)
+    app = App(keyed_settings, role=Role(role))
     try:
         await app.run_until_stopped()
-    except (SchemaOutOfDate, TransportSetupError, KeyMismatch) as error:
+    except (SchemaOutOfDate, TransportSetupError, KeyMismatch, RoleRefused) as error:
         print(f"holdfast: {error}", file=sys.stderr)
         return 2
     except (OSError, SQLAlchemyError) as error:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import (
@@ -206,3 +206,48 @@ async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, tuple[s
         select(User.id, User.lang, User.timezone).where(User.id.in_(wanted))
     )
     return {r.id: (r.lang, r.timezone) for r in rows}
+
+
+# -- leases ---------------------------------------------------------------------------
+
+
+async def hold_lease(
+    session: AsyncSession, name: str, holder: str, now: datetime, ttl: timedelta
+) -> tuple[bool, str | None]:
+    """Take or renew the lease `name` until `now + ttl`: (held, previous holder).
+
+    One upsert that only succeeds when the row is free, expired, or already ours;
+    PostgreSQL re-checks the condition on the locked row, so two standbys racing for
+    an expired lease end with one holder. The previous holder lets the caller tell a
+    takeover from a renewal.
+    """
+    before = (await session.execute(select(OpsLease.holder).where(OpsLease.name == name))).scalar()
+    table = OpsLease.__table__
+    stmt = dialect_insert(session, OpsLease).values(
+        name=name, holder=holder, lease_until=now + ttl, acquired_at=now
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["name"],
+        set_={
+            "holder": stmt.excluded.holder,
+            "lease_until": stmt.excluded.lease_until,
+            "acquired_at": case(
+                (table.c.holder == stmt.excluded.holder, table.c.acquired_at),
+                else_=stmt.excluded.acquired_at,
+            ),
+        },
+        where=or_(table.c.holder == holder, table.c.lease_until < now),
+    )
+    held = bool((await session.execute(stmt)).rowcount)
+    return held, before
+
+
+async def lease_holder(session: AsyncSession, name: str, now: datetime) -> str | None:
+    """Who holds `name` now (None when free or expired)."""
+    stmt = select(OpsLease.holder).where(OpsLease.name == name, OpsLease.lease_until >= now)
+    return (await session.execute(stmt)).scalar()
+
+
+async def drop_lease(session: AsyncSession, name: str, holder: str) -> None:
+    """Give up `name` if we hold it, so a standby need not wait for it to expire."""
+    await session.execute(delete(OpsLease).where(OpsLease.name == name, OpsLease.holder == holder))

@@ -85,8 +85,13 @@ class Transport(Protocol):
     platform: str
     numbered_choices: bool
 
-    async def start(self, on_incoming: OnIncoming) -> None:
-        """Connect and begin receiving; return once running (receiving goes on in tasks)."""
+    async def start(self, on_incoming: OnIncoming, *, receive: bool = True) -> None:
+        """Connect and begin receiving; return once running (receiving goes on in tasks).
+
+        With `receive=False` only sending works (a worker process). A platform that
+        allows one reader (Telegram polling, Signal) also has `start_receiving()` and
+        `stop_receiving()`, called as this process gains or loses the ingest lease.
+        """
         ...
 
     async def send(self, out: Outgoing) -> Delivered:

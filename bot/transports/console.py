@@ -56,10 +56,10 @@ class ConsoleTransport:
         self._reader: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
 
-    async def start(self, on_incoming: OnIncoming) -> None:
-        """Begin reading lines (from stdin unless `read_stdin` is False)."""
+    async def start(self, on_incoming: OnIncoming, *, receive: bool = True) -> None:
+        """Begin reading lines (from stdin unless `read_stdin` is False, or not `receive`)."""
         self._on_incoming = on_incoming
-        if self._read_stdin and self._reader is None:
+        if receive and self._read_stdin and self._reader is None:
             self._reader = asyncio.create_task(self._read_loop(), name="console-reader")
         self._print(f"[console] you are {self.user}; :as NAME switches user, :quit leaves")
 

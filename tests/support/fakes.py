@@ -68,7 +68,7 @@ class FakeTransport:
 
     # -- Transport protocol -----------------------------------------------------------
 
-    async def start(self, on_incoming: OnIncoming) -> None:
+    async def start(self, on_incoming: OnIncoming, *, receive: bool = True) -> None:
         self.on_incoming = on_incoming
         self.started = True
 

@@ -697,3 +697,24 @@ def test_command_for_us(text, expected):
 )
 def test_parse_edit_ref_takes_both_forms(ref, expected):
     assert parse_edit_ref(ref) == expected
+
+
+async def test_send_only_until_it_holds_the_ingest_lease(
+    fake: FakeTelegram, make: Callable[..., TelegramTransport]
+) -> None:
+    """A worker or a standby sends but never polls: Telegram allows one getUpdates reader."""
+    inbox = Inbox()
+    transport = make()
+    await transport.start(inbox, receive=False)
+    fake.push_text(USER, "/ok")
+    await transport.send(Outgoing(Address("telegram", str(USER)), "hello"))
+    assert fake.messages_to(USER) == ["hello"]
+    assert fake.calls_of("getUpdates") == [] and fake.calls_of("deleteWebhook") == []
+    await transport.start_receiving()  # leader now: the kept update is taken in first
+    assert [i.text for i in inbox.items] == ["/ok"]
+    await transport.stop_receiving()  # the lease went to another process
+    polls = len(fake.calls_of("getUpdates"))
+    fake.push_text(USER, "/status")
+    await asyncio.sleep(0.3)
+    assert len(fake.calls_of("getUpdates")) == polls and len(inbox.items) == 1
+    await transport.stop()

@@ -122,8 +122,10 @@ class SignalTransport:
 
     @property
     def connected(self) -> bool:
-        """True while the receive websocket is open."""
-        return self._receiver is not None and self._receiver.connected
+        """True while running and the receive websocket (when this process receives) is open."""
+        if not self._started or self._stopped:
+            return False
+        return self._receiver is None or self._receiver.connected
 
     @property
     def backlog(self) -> int:
@@ -134,8 +136,11 @@ class SignalTransport:
         """Signal has no deep links: invites travel as codes ("accept CODE")."""
         return None
 
-    async def start(self, on_incoming: OnIncoming) -> None:
+    async def start(self, on_incoming: OnIncoming, *, receive: bool = True) -> None:
         """Check the service, open the receive websocket; return once receiving.
+
+        With `receive=False` it only sends (a worker process, or an ingest standby:
+        signal-cli has one receive socket) until `start_receiving`.
 
         Raises:
             SignalSetupError: naming `signal.service` or `signal.phone_number`.
@@ -156,11 +161,25 @@ class SignalTransport:
         )
         try:
             await check_service(self._api, self._address, self._send_timeout)
-            await self._open_receiver()
+            if receive:
+                await self._open_receiver()
         except BaseException:
             await self.stop()
             raise
-        log.info("Signal transport receiving", extra={"action": "signal.started"})
+        log.info(
+            "Signal transport started", extra={"action": "signal.started", "receiving": receive}
+        )
+
+    async def start_receiving(self) -> None:
+        """Open the receive websocket (this process holds the Signal ingest lease)."""
+        if self._receiver is None and self._session is not None and not self._stopped:
+            await self._open_receiver()
+
+    async def stop_receiving(self) -> None:
+        """Close the receive websocket (another process took the lease); sending goes on."""
+        receiver, self._receiver = self._receiver, None
+        if receiver is not None:
+            await receiver.close(self._stop_grace)
 
     async def _open_receiver(self) -> None:
         assert self._session is not None

@@ -114,6 +114,7 @@ class TelegramTransport:
         self._pacer: Pacer | None = None
         self._poller: Poller | None = None
         self._webhook: WebhookServer | None = None
+        self._receiver: Receiver | None = None
 
     @property
     def username(self) -> str:
@@ -124,10 +125,9 @@ class TelegramTransport:
 
     @property
     def connected(self) -> bool:
-        """True while updates can arrive: the webhook server runs, or polling succeeds."""
-        if self._webhook is not None:
-            return True
-        return self._poller is not None and not self._poller.failing
+        """False while getUpdates keeps failing (health: the platform connection is down)."""
+        # Send-only (a worker, an ingest standby) and webhook mode have no loop to fail.
+        return self._poller is None or not self._poller.failing
 
     @property
     def webhook_port(self) -> int:
@@ -140,12 +140,14 @@ class TelegramTransport:
             raise ValueError("deep-link payloads are 1-64 characters of A-Z a-z 0-9 _ -")
         return f"https://t.me/{self.username}?start={payload}"
 
-    async def start(self, on_incoming: OnIncoming) -> None:
+    async def start(self, on_incoming: OnIncoming, *, receive: bool = True) -> None:
         """Check the token (getMe), register commands, begin receiving; return once running.
 
         In polling mode the updates Telegram kept while the bot was down are handled
         before this returns (within `drain_budget` seconds), so the app's first tick
         sees answers given during the downtime and escalates nothing they answered.
+        With `receive=False` the transport only sends (a worker process, or an
+        ingest standby) until `start_receiving`.
 
         Raises:
             TelegramStartError: the token was rejected or the Bot API is unreachable;
@@ -156,32 +158,61 @@ class TelegramTransport:
         self._bot = self._build_bot()
         self._pacer = Pacer(self._limits) if self._pacing else None
         self._in_flight = asyncio.Semaphore(self._max_in_flight)  # bound to this loop
+        self._receiver = None
         try:
-            await self._connect(on_incoming)
+            await self._guarded(self._connect(on_incoming))
+            if receive:
+                await self.start_receiving()
         except BaseException:
             await self.stop()
             raise
         log.info(
             "telegram transport started",
-            extra={"action": "telegram.started", "mode": self._mode, "bot": self.username},
-        )
+            extra={"action": "telegram.started", "mode": self._mode, "bot": self.username,
+                   "receiving": receive},
+        )  # fmt: skip
 
     async def _connect(self, on_incoming: OnIncoming) -> None:
         bot = self._bot
         assert bot is not None
+        await bot.initialize()
+        if self._commands:
+            await bot.set_my_commands([BotCommand(c, d) for c, d in self._commands])
+        self._receiver = Receiver(bot, on_incoming, self._backoff)
+
+    async def start_receiving(self) -> None:
+        """Begin taking updates (polling: the kept backlog first); idempotent.
+
+        Polling allows one reader per bot: the app calls this only in the process
+        that holds the platform's ingest lease.
+        """
+        bot, receiver = self._bot, self._receiver
+        if bot is None or receiver is None:
+            raise RuntimeError("start the TelegramTransport before receiving")
+        if self._poller is not None or self._webhook is not None:
+            return
+        if self._mode == "polling":
+            await self._guarded(bot.delete_webhook())
+            self._poller = Poller(receiver, self._poll_timeout)
+            # The backlog first: the app starts its ticker only after this returns.
+            await self._poller.drain(self._drain_budget)
+            self._poller.start()
+        else:
+            await self._guarded(self._start_webhook(bot, receiver))
+
+    async def stop_receiving(self) -> None:
+        """Stop taking updates (another process took the ingest lease); sending goes on."""
+        poller, self._poller = self._poller, None
+        webhook, self._webhook = self._webhook, None
+        if poller is not None:
+            await poller.stop()
+        if webhook is not None:
+            await webhook.stop()
+
+    async def _guarded(self, call: Awaitable[object]) -> None:
+        """Await a Bot API call made at start, turning its errors into one-line messages."""
         try:
-            await bot.initialize()
-            if self._commands:
-                await bot.set_my_commands([BotCommand(c, d) for c, d in self._commands])
-            receiver = Receiver(bot, on_incoming, self._backoff)
-            if self._mode == "polling":
-                await bot.delete_webhook()
-                self._poller = Poller(receiver, self._poll_timeout)
-                # The backlog first: the app starts its ticker only after start() returns.
-                await self._poller.drain(self._drain_budget)
-                self._poller.start()
-            else:
-                await self._start_webhook(bot, receiver)
+            await call
         except InvalidToken:
             # PTB's own message quotes the token, so do not chain it.
             raise TelegramStartError(
