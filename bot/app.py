@@ -14,10 +14,13 @@ import signal
 from collections.abc import Mapping
 from typing import IO
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.core.model import Incoming
 from bot.delivery import Delivery
 from bot.handlers import ROUTES, Router, account, checkins
 from bot.i18n import has, t
@@ -31,9 +34,29 @@ from bot.store import crypto, keycheck
 from bot.store.db import create_engine, session_factory
 from bot.store.migrate import ensure_schema
 from bot.transports import build_transports
-from bot.transports.base import Transport
+from bot.transports.base import OnIncoming, StoreUnavailable, Transport
 
 log = logging.getLogger(__name__)
+
+
+def holding(handle: OnIncoming) -> OnIncoming:
+    """Turn "the database is unreachable" into `StoreUnavailable` for the transports.
+
+    A transport then holds the update (never confirming it to the platform) and
+    retries without limit, instead of counting it as a message that keeps failing.
+    """
+
+    async def on_incoming(incoming: Incoming) -> None:
+        try:
+            await handle(incoming)
+        except (OperationalError, InterfaceError, OSError, SATimeout, TimeoutError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailable(type(exc).__name__) from exc
+            raise
+
+    return on_incoming
 
 
 class NoPlatformConfigured(Exception):
@@ -74,6 +97,7 @@ class App:
             ),
         )
         self.router = Router(self.rt, ROUTES, account.first_contact, on_text=checkins.on_plain_text)
+        self.on_incoming = holding(self.router.handle)
         self.delivery = Delivery(self.rt, self.transports)
         self.rt.on_queued = self.delivery.wake
         self.health = Health(self.rt, self.transports, scheduler=role.ticks)
@@ -132,9 +156,9 @@ class App:
             elect and elected(self.settings, platform) and hasattr(transport, "start_receiving")
         )
         if self.role.receives and not leader:
-            await transport.start(self.router.handle)
+            await transport.start(self.on_incoming)
         else:
-            await transport.start(self.router.handle, receive=False)
+            await transport.start(self.on_incoming, receive=False)
         self._started.append(transport)
         if self.role.receives and leader:
             lease = Lease(

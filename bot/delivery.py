@@ -137,15 +137,24 @@ class Delivery:
                 task.cancel()  # their rows' leases expire and they are sent again
 
     async def _record_or_wait(self, results: list[Result]) -> None:
-        """Record results; if the database is unreachable, leave the rows to their leases.
+        """Record results, retrying while the database is unreachable.
 
-        Their leases expire and they are sent again: at-least-once, never lost.
+        Nothing new is claimed (so nothing new is sent) until what was sent is
+        recorded: a database outage costs at most the messages already in flight
+        as duplicates, and only if their leases ran out meanwhile. On stop the rows
+        are left to their leases: they are sent again (at-least-once, never lost).
         """
-        try:
-            await self._record(results)
-        except Exception:
-            log.exception("recording sends failed", extra={"action": "delivery.record_failed"})
-            await asyncio.sleep(self._idle_poll)
+        delay = self._idle_poll
+        while True:
+            try:
+                await self._record(results)
+                return
+            except Exception:
+                log.exception("recording sends failed", extra={"action": "delivery.record_failed"})
+                if self._stopping:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _claim(self, limit: int, now: datetime | None = None) -> list[Row[Any]]:
         now = now or self._rt.clock.now()

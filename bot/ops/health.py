@@ -20,6 +20,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import text
 
+from bot.ops.report import OpsEvent, report
 from bot.runtime import Runtime
 from bot.store import ops as ops_store
 from bot.store.db import transaction
@@ -33,6 +34,8 @@ STALE_TICKS = 3
 HEARTBEAT_EVERY = timedelta(minutes=1)
 #: How long a database probe may take before the database counts as unreachable.
 PROBE_TIMEOUT = 2.0
+#: Ticks failing for longer than this (the database away) are told to the operators.
+DATABASE_REPORT_AFTER = timedelta(minutes=1)
 #: An acknowledged-alert time-out for the overdue gauge when the settings have none.
 DEFAULT_ACK_TIMEOUT = timedelta(hours=2)
 
@@ -49,6 +52,7 @@ class Health:
         self.last_tick: datetime | None = None
         self.leaders: dict[str, bool] = {}
         self._heartbeat_at: datetime | None = None
+        self._failing_since: datetime | None = None
         self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.registry = CollectorRegistry()
@@ -91,7 +95,11 @@ class Health:
         """After each tick: time it; after a healthy one record it and maybe beat."""
         self.tick_seconds.observe(seconds)
         if not ok:
+            self._failing_since = self._failing_since or now
             return
+        if self._failing_since is not None:
+            await self._tell_recovered(self._failing_since, now)
+            self._failing_since = None
         self.last_tick = now
         self.last_tick_ts.set(now.timestamp())
         try:
@@ -100,6 +108,24 @@ class Health:
         except Exception:  # the next tick records it; health reads the in-memory value
             log.warning("tick not recorded", extra={"action": "ops.beat_failed"})
         self._maybe_heartbeat(now)
+
+    async def _tell_recovered(self, since: datetime, now: datetime) -> None:
+        """Ticks failed from `since` until now: longer than a minute is told to the operators.
+
+        Told once it is over, since nothing can be queued while the database is away.
+        """
+        seconds = int((now - since).total_seconds())
+        if now - since <= DATABASE_REPORT_AFTER:
+            return
+        try:
+            async with transaction(self._rt.sessions) as session:
+                await report(
+                    session, self._rt.settings, OpsEvent.DATABASE_DOWN, now,
+                    dedupe=f"database:{since.isoformat()}",
+                    seconds=seconds, since=f"{since:%Y-%m-%d %H:%M:%S} UTC",
+                )  # fmt: skip
+        except Exception:
+            log.warning("outage not reported", extra={"action": "ops.report_failed"})
 
     def count_send(self, platform: str, outcome: str) -> None:
         """One send attempt ended as `outcome` (sent, retry, failed, moved)."""

@@ -1,5 +1,8 @@
 """Async engine and sessions; SQLite tuned for durability, PostgreSQL for many workers.
 
+PostgreSQL: connections checked before use (a restarted server is reconnected, not
+fatal) and custom query plans for every statement (see `create_engine`).
+
 SQLite: WAL journal, `synchronous=FULL` (an acknowledged check-in survives a power
 cut), foreign keys on, `secure_delete` (erased data is overwritten), a busy
 timeout, and every transaction opened with
@@ -41,6 +44,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
+    # asyncpg prepares every statement, and after five runs PostgreSQL may switch a
+    # prepared statement to a generic plan. A claim first planned on an empty outbox
+    # then keeps a plan that scans thousands of rows once the backlog grows (measured:
+    # 25 ms became 3 s at 4,000 pending). Custom plans cost a little planning per
+    # statement and keep claim time flat as the backlog grows (bench/scale.py).
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("server_settings", {}).setdefault(
+        "plan_cache_mode", "force_custom_plan"
+    )
     return create_async_engine(url, **kwargs)
 
 

@@ -23,6 +23,14 @@ class TransportSetupError(RuntimeError):
     """A transport cannot start (bad token, wrong service mode…); the message names the key."""
 
 
+class StoreUnavailable(Exception):
+    """The app could not record an incoming message: its database is unreachable.
+
+    Not the message's fault: the transport holds it (does not confirm it to the
+    platform) and retries without limit, unlike a message that keeps failing.
+    """
+
+
 class DeliveryError(Exception):
     """A message could not be sent. Subclasses say whether to retry."""
 

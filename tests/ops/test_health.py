@@ -213,3 +213,48 @@ def test_status_without_a_running_bot_says_so(
     assert code == 1
     assert "this host: no answer on 127.0.0.1:1 (ClientConnectorError)" in out.out
     assert "last healthy tick: never (STALE)" in out.out
+
+
+async def test_a_database_away_over_a_minute_is_told_when_it_is_back(sqlite_url: str) -> None:
+    settings = dataclasses.replace(
+        make_settings(sqlite_url), ops=OpsSettings(listen="", operator_chats=("console:ops",))
+    )
+    async with Harness(sqlite_url, FakeClock(T0), settings=settings) as h:
+        real = h.app.ticker._run
+
+        async def away(*_: object) -> None:
+            raise ConnectionRefusedError("database away")
+
+        h.app.ticker._run = away
+        for _ in range(3):
+            await tick(h, seconds=30)  # failing from 09:00:30 to 09:01:30
+        h.app.ticker._run = real
+        await tick(h, seconds=30)  # back at 09:02:00, after 90 s
+        assert h.new_for("ops") == [
+            "Holdfast could not reach its database for 90 seconds (since 2026-06-01 09:00:30 UTC)."
+            " It is back now.\nCheck-ins and alerts waited meanwhile. Check the database server."
+        ]
+        # A shorter outage is only logged.
+        h.app.ticker._run = away
+        await tick(h, seconds=30)
+        h.app.ticker._run = real
+        await tick(h, seconds=30)
+        assert h.new_for("ops") == []
+
+
+async def test_an_update_is_held_while_the_database_is_away(sqlite_url: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from bot.app import holding
+    from bot.transports.base import StoreUnavailable
+
+    async def away(_: object) -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+
+    async def bug(_: object) -> None:
+        raise ValueError("a handler bug")
+
+    with pytest.raises(StoreUnavailable):
+        await holding(away)(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        await holding(bug)(None)  # type: ignore[arg-type]

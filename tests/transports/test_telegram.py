@@ -718,3 +718,34 @@ async def test_send_only_until_it_holds_the_ingest_lease(
     await asyncio.sleep(0.3)
     assert len(fake.calls_of("getUpdates")) == polls and len(inbox.items) == 1
     await transport.stop()
+
+
+async def test_an_update_is_held_without_limit_while_the_database_is_away(
+    fake: FakeTelegram, make: Callable[..., TelegramTransport]
+) -> None:
+    """Measured before: a 20 s database stop made the bot confirm an "ok" after 5 tries."""
+    from bot.transports.base import StoreUnavailable
+    from bot.transports.telegram.receive import MAX_TRIES
+
+    tries: list[str] = []
+    confirmed_while_held: list[bool] = []
+    done = asyncio.Event()
+    update_id = fake.push_text(USER, "ok")
+
+    async def on_incoming(incoming: Incoming) -> None:
+        tries.append(incoming.text)
+        if len(tries) <= 3 * MAX_TRIES:
+            confirmed_while_held.append(update_id + 1 in fake.offsets)
+            raise StoreUnavailable("OperationalError")
+        done.set()
+
+    transport = make()
+    await transport.start(on_incoming)
+    async with asyncio.timeout(10):
+        await done.wait()
+    assert tries == ["ok"] * (3 * MAX_TRIES + 1)  # held well past MAX_TRIES, never skipped
+    assert confirmed_while_held == [False] * (3 * MAX_TRIES)
+    async with asyncio.timeout(5):  # confirmed (the next offset) once it was recorded
+        while update_id + 1 not in fake.offsets:
+            await asyncio.sleep(0.01)
+    await transport.stop()

@@ -22,7 +22,7 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken
 
-from bot.transports.base import OnIncoming
+from bot.transports.base import OnIncoming, StoreUnavailable
 from bot.transports.telegram.updates import ALLOWED_UPDATES, to_incoming
 
 log = logging.getLogger(__name__)
@@ -53,25 +53,41 @@ class Receiver:
         self.backoff = backoff
 
     async def deliver(self, update: Update) -> None:
-        """Hand `update` on, retrying with backoff; give up after MAX_TRIES, logged."""
-        for attempt in range(MAX_TRIES):
+        """Hand `update` on, retrying with backoff; give up after MAX_TRIES, logged.
+
+        While the database is away (`StoreUnavailable`) the update is held and
+        retried without limit: it is confirmed to Telegram only once recorded.
+        """
+        attempt = held = 0
+        while True:
             try:
                 await self.deliver_once(update)
                 return
             except asyncio.CancelledError:
                 raise
+            except StoreUnavailable:
+                if held == 0:
+                    log.warning(
+                        "database unreachable: holding the update",
+                        extra={"action": "telegram.update_held", "update_id": update.update_id},
+                    )
+                await asyncio.sleep(self.backoff.delay(min(held, 5)))
+                held += 1
+                continue
             except Exception as exc:
+                attempt += 1
                 log.error(
                     "handling an update failed",
                     extra={
                         "action": "telegram.update_failed",
                         "update_id": update.update_id,
-                        "attempt": attempt + 1,
+                        "attempt": attempt,
                         "error": type(exc).__name__,
                     },
                 )
-                if attempt + 1 < MAX_TRIES:
-                    await asyncio.sleep(self.backoff.delay(attempt))
+                if attempt >= MAX_TRIES:
+                    break
+                await asyncio.sleep(self.backoff.delay(attempt - 1))
         log.error(
             "skipping an update that kept failing",
             extra={"action": "telegram.update_skipped", "update_id": update.update_id},
@@ -233,6 +249,8 @@ class WebhookServer:
             return web.Response(status=400)
         try:
             await self._receiver.deliver_once(update)
+        except StoreUnavailable:  # not the update's fault: Telegram redelivers it later
+            return web.Response(status=503)
         except Exception as exc:
             return web.Response(status=self._failed(update.update_id, exc))
         self._failures.pop(update.update_id, None)
