@@ -102,8 +102,8 @@ def signal_cli_port(compose: dict[str, Any]) -> int:
 # ---- the compose file ----------------------------------------------------------------
 
 
-def test_three_services_holdfast_signal_cli_and_postgres(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"holdfast", "signal-cli", "postgres"}
+def test_services_ingest_workers_signal_cli_and_postgres(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == {"holdfast", "worker", "signal-cli", "postgres"}
 
 
 def test_signal_cli_runs_in_json_rpc_mode_with_its_data_on_a_volume(
@@ -146,16 +146,23 @@ def test_signal_cli_is_not_published_to_the_host(compose: dict[str, Any]) -> Non
 
 def test_holdfast_starts_after_healthy_dependencies(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    depends = services["holdfast"]["depends_on"]
-    for name in ("signal-cli", "postgres"):
-        assert depends[name]["condition"] == "service_healthy"
-        assert services[name]["healthcheck"]["test"]
+    for bot in ("holdfast", "worker"):
+        depends = services[bot]["depends_on"]
+        for name in ("signal-cli", "postgres"):
+            assert depends[name]["condition"] == "service_healthy"
+            assert services[name]["healthcheck"]["test"]
 
 
 def test_holdfast_runs_the_installed_holdfast_command(compose: dict[str, Any]) -> None:
-    holdfast = compose["services"]["holdfast"]
-    assert holdfast["build"] == "." and (ROOT / "Dockerfile").exists()
-    assert holdfast["command"] == ["holdfast", "run"]
+    holdfast, worker = compose["services"]["holdfast"], compose["services"]["worker"]
+    assert holdfast["build"] == worker["build"] == "." and (ROOT / "Dockerfile").exists()
+    # One ingest (receiving) and two workers (ticking and sending), on one database.
+    assert holdfast["command"] == ["holdfast", "run", "--role", "ingest"]
+    assert worker["command"] == ["holdfast", "run", "--role", "worker"]
+    assert worker["deploy"]["replicas"] == 2
+    assert environment(worker) == environment(holdfast)
+    assert environment(holdfast)["HOLDFAST_OPS_LISTEN"].endswith(":9464")
+    assert holdfast["ports"] == ["127.0.0.1:9464:9464"]  # health on this host only
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["scripts"]["holdfast"] == "bot.cli:main"
 
