@@ -212,8 +212,8 @@ async def _run(settings: Settings, role: str = "all") -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import App
-    from bot.store.keycheck import KeyMismatch
     from bot.ops.roles import Role, RoleRefused
+    from bot.store.keycheck import KeyMismatch
     from bot.store.migrate import SchemaOutOfDate
     from bot.transports.base import TransportSetupError
 

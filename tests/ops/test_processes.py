@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -35,7 +36,7 @@ pytestmark = [
     pytest.mark.skipif(not PG_URL, reason="needs HOLDFAST_TEST_DATABASE_URL (PostgreSQL)"),
 ]
 
-KEY = "k" * 43
+KEY = secrets.token_urlsafe(32)
 #: Check-ins due at one instant (about 20 s with three workers on an idle 2-core machine).
 BURST = int(os.environ.get("HOLDFAST_TEST_BURST", "1000"))
 OPERATOR = 999
