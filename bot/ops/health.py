@@ -18,7 +18,6 @@ from typing import Any
 
 import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from sqlalchemy import text
 
 from bot.ops.report import OpsEvent, report
 from bot.runtime import Runtime
@@ -183,7 +182,7 @@ class Health:
         """Whether the database answers a trivial query within `PROBE_TIMEOUT` seconds."""
         try:
             async with asyncio.timeout(PROBE_TIMEOUT), self._rt.sessions() as session:
-                await session.execute(text("SELECT 1"))
+                await ops_store.ping(session)
         except Exception:
             ok = False
         else:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import engine
 from bot.core.model import Address, MessageKind, Outgoing
 from bot.core.outage import is_outage
 from bot.core.text import clean_name
@@ -84,10 +85,11 @@ async def _tell(session: AsyncSession, rt: Runtime, since: datetime, now: dateti
 async def _prompt(session: AsyncSession, rt: Runtime, fresh: dict[int, int], now: datetime) -> None:
     addresses = await user_store.addresses_of(session, fresh)
     langs = await user_store.langs_of(session, fresh)
+    reaches = await engine.reach_many(session, list(fresh))
     c = rt.settings.checkins
     messages = [
         (
-            prompt(addresses[uid], langs.get(uid, "en"), c.response_window, c.grace),
+            prompt(addresses[uid], langs.get(uid, "en"), c.response_window, c.grace, reaches[uid]),
             uid,
             f"prompt:{checkin_id}:after:{now.isoformat()}",
         )

@@ -26,8 +26,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy.engine import make_url
-
 from bot.config import Settings
 from bot.ops.report import OpsEvent, report
 from bot.runtime import Runtime
@@ -162,7 +160,7 @@ def lock_sqlite(url: str) -> IO[str] | None:
     Raises:
         RoleRefused: another process runs the scheduler on this file.
     """
-    database = make_url(url).database
+    database = url.partition(":///")[2].partition("?")[0]  # sqlite+aiosqlite:///<path>
     if not database or database == ":memory:":
         return None
     path = Path(database).expanduser().resolve()

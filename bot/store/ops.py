@@ -251,3 +251,8 @@ async def lease_holder(session: AsyncSession, name: str, now: datetime) -> str |
 async def drop_lease(session: AsyncSession, name: str, holder: str) -> None:
     """Give up `name` if we hold it, so a standby need not wait for it to expire."""
     await session.execute(delete(OpsLease).where(OpsLease.name == name, OpsLease.holder == holder))
+
+
+async def ping(session: AsyncSession) -> None:
+    """A trivial query: raises if the database cannot be reached."""
+    await session.execute(select(1))
