@@ -25,7 +25,7 @@ COMMANDS = frozenset(
         "decline", "group_new", "group_invite", "join", "group_checkin", "group_policy",
         "group_alerts", "group_members", "group_remove", "group_promote", "group_leave",
         "group_revoke",
-        "group_owner", "group_log", "resolve",
+        "group_owner", "group_log", "resolve", "feel", "buddy", "group_wellbeing",
     }
 )  # fmt: skip
 

@@ -6,7 +6,16 @@ answers; a command claimed twice is a bug and fails at import.
 
 from __future__ import annotations
 
-from bot.handlers import account, checkins, contacts, groups, privacy, safety
+from bot.handlers import (
+    account,
+    buddies,
+    checkins,
+    contacts,
+    groups,
+    privacy,
+    safety,
+    wellbeing,
+)
 from bot.handlers.router import Route, Router
 
 
@@ -21,6 +30,8 @@ def _merge(*modules: object) -> dict[str, Route]:
     return merged
 
 
-ROUTES: dict[str, Route] = _merge(account, checkins, contacts, groups, privacy, safety)
+ROUTES: dict[str, Route] = _merge(
+    account, buddies, checkins, contacts, groups, privacy, safety, wellbeing
+)
 
 __all__ = ["ROUTES", "Route", "Router", "account"]

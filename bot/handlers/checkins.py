@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import engine
@@ -10,19 +10,19 @@ from bot.core.commands import Command
 from bot.core.durations import check_bounds, format_duration, parse_duration
 from bot.core.errors import UserError
 from bot.core.escalation import who_is_told
-from bot.core.lifecycle import EMERGENCY_KINDS, Kind, State
-from bot.core.model import Choice
+from bot.core.lifecycle import Kind, State
 from bot.core.schedules import dst_notices, format_schedule, next_due, parse_schedule
 from bot.core.text import clean_note, is_ascii_number
 from bot.core.times import format_hhmm
-from bot.handlers import secrets
+from bot.handlers import (
+    secrets,
+    wellbeing,  # the well-being questions after an OK
+)
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.store import checkins as checkin_store
 
 MAX_SCHEDULES = 20
-#: A score sent this soon after an answer is added to it (the well-being buttons).
-SCORE_AFTER = timedelta(minutes=15)
 
 
 def local_time(when: datetime, zone: ZoneInfo) -> str:
@@ -137,11 +137,6 @@ def parse_ok(args: str) -> tuple[int | None, str | None]:
     return score, note
 
 
-def wellbeing_choices(ctx: Ctx) -> tuple[tuple[Choice, ...], ...]:
-    """The optional 1-5 row offered after "I'm safe"."""
-    return (tuple(Choice(ctx.t(f"ok.score{n}"), f"/ok {n}") for n in range(1, 6)),)
-
-
 async def ok(ctx: Ctx, cmd: Command) -> None:
     """Check in as safe, with an optional well-being score and note.
 
@@ -175,47 +170,26 @@ async def respond_ok(ctx: Ctx, args: str, *, duress: bool, counts: bool) -> None
         UserError: `pin.needed` when the answer lacks the PIN (nothing is recorded).
     """
     score, note = parse_ok(args)
-    if score is not None and note is None and await _add_score(ctx, score):
-        await ctx.reply("ok.score_noted")
-    else:
+    if score is None or note is not None or not await wellbeing.tap_score(ctx, score):
         if not counts:
             raise UserError("pin.needed")
         closed = await engine.answer(
             ctx.session, ctx.rt.settings, ctx.user.id, ctx.now,
-            score=score, note=note, duress=duress,
+            score=None, note=note, duress=duress,  # the score is kept sealed: wellbeing.after_ok
         )  # fmt: skip
         ctx.user.last_ok_at = ctx.now
         if not closed:
             await checkin_store.create_checkin(
                 ctx.session, user_id=ctx.user.id, kind=Kind.MANUAL.value, due_at=ctx.now,
                 deadline_at=ctx.now, state=State.OK.value, level=0, next_action_at=None,
-                grace_s=0, level2_after_s=0, answered_at=ctx.now, score=score, note=note,
+                grace_s=0, level2_after_s=0, answered_at=ctx.now, note=note,
                 duress=False, created_at=ctx.now,
             )  # fmt: skip
-        if score is None:
-            await ctx.reply("ok.thanks", choices=wellbeing_choices(ctx))
-        else:  # the feeling is already given: do not ask for it again
-            await ctx.reply("ok.thanks_scored")
+        await wellbeing.after_ok(ctx, score, duress=duress)
     if duress:
         await engine.emergency(
             ctx.session, ctx.rt.settings, ctx.user.id, Kind.DURESS, None, ctx.now
         )
-
-
-async def _add_score(ctx: Ctx, score: int) -> bool:
-    """A score right after an answer (the 1-5 row) completes that answer."""
-    last = await checkin_store.last_answer(ctx.session, ctx.user.id)
-    if (
-        last is None
-        or last.score is not None
-        or ctx.now - (last.answered_at or ctx.now) > SCORE_AFTER
-    ):
-        return False
-    still_open = await checkin_store.open_checkins(ctx.session, ctx.user.id)
-    if any(c.kind not in EMERGENCY_KINDS for c in still_open):  # an open alert must not show
-        return False
-    last.score = score
-    return True
 
 
 #: The commands this module answers.

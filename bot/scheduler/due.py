@@ -22,6 +22,7 @@ from bot.core.lifecycle import Kind, Reach
 from bot.core.model import Address, Choice, MessageKind, Outgoing
 from bot.i18n import t
 from bot.runtime import Runtime
+from bot.scheduler import wellbeing
 from bot.scheduler.recurrence import materialise
 from bot.store import chats, claims, outbox
 from bot.store import checkins as checkin_store
@@ -50,12 +51,13 @@ class TickReport:
     prompts: int = 0
     steps: int = 0
     pauses_ended: int = 0
+    weekly: int = 0
     purged: int = 0
 
     @property
     def anything(self) -> bool:
         """True if the tick did any work."""
-        return bool(self.prompts or self.steps or self.pauses_ended)
+        return bool(self.prompts or self.steps or self.pauses_ended or self.weekly)
 
 
 async def run_once(rt: Runtime, now: datetime | None = None, batch: int = BATCH) -> TickReport:
@@ -78,6 +80,7 @@ async def run_once(rt: Runtime, now: datetime | None = None, batch: int = BATCH)
             break
     if pauses_due:
         report.pauses_ended = await _pause_ends(rt, now)
+    report.weekly = await wellbeing.run_once(rt, now)  # well-being: no check-in, no alert
     report.purged = await _purge(rt, now)
     if report.anything:
         rt.on_queued()
@@ -184,6 +187,7 @@ async def _purge(rt: Runtime, now: datetime) -> int:
         messages += await privacy_store.purge_farewells(session)
         inbound = await chats.purge_inbound(session, now - INBOUND_KEEP)
         inbound += await contact_store.purge_ended_invites(session, now)
+    messages += await wellbeing.purge(rt, now)  # answers past retention, sent pictures
     log.info(
         "purged",
         extra={

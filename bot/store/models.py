@@ -377,3 +377,67 @@ class GroupLogEntry(Base):
     event: Mapped[str] = mapped_column(String(32))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     target_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class WellbeingEntry(Base):
+    """One well-being answer after a check-in: a score, a feeling, or both (sealed).
+
+    `UNIQUE(checkin_id)`: one answer per check-in, so the question is never asked
+    twice for it. The check-in may be purged before the answer (a defender may keep
+    their history longer), hence SET NULL.
+    """
+
+    __tablename__ = "wellbeing_entries"
+    __table_args__ = (
+        UniqueConstraint("checkin_id"),
+        Index("ix_wellbeing_entries_user_at", "user_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    score: Mapped[str | None] = mapped_column(SecretText)  # "1".."5", sealed like notes
+    feeling: Mapped[str | None] = mapped_column(SecretText)
+    #: given right after a duress answer: shown on the phone like any other answer
+    #: (the seized-phone rule), never counted for anyone else (group, contacts, buddy)
+    duress: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WellbeingPrefs(Base):
+    """A defender's well-being choices: the weekly word, long history, the last nudge."""
+
+    __tablename__ = "wellbeing_prefs"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    weekly_day: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday; None: off
+    #: when the next weekly word is due; the scheduler claims it
+    weekly_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    keep_long: Mapped[bool] = mapped_column(Boolean, default=False)
+    nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Buddy(Base):
+    """A defender's one buddy: an accepted contact who also accepted this role.
+
+    Tied to the contact link: when the link ends, so does the buddy role.
+    """
+
+    __tablename__ = "buddies"
+    __table_args__ = (UniqueConstraint("defender_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    defender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    link_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GroupWellbeingShare(Base):
+    """A member's consent to count in one group's anonymous weekly well-being view."""
+
+    __tablename__ = "group_wellbeing_shares"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.lifecycle import Kind
 from bot.core.model import Address, Outgoing
 from bot.store import groups as group_store
-from bot.store import outbox
+from bot.store import outbox, wellbeing
 from bot.store.models import (
     Alert,
     AlertRecipient,
@@ -94,6 +94,7 @@ async def export(session: AsyncSession, user_id: int) -> dict[str, Any]:
         "invitations": await _invites(session, user_id),
         "groups": await _groups(session, user_id),
         "messages_to_you": await _messages(session, user_id, chats),
+        "well_being": await wellbeing.export(session, user_id),
         "wrong_invite_codes_at": [
             _iso(at)
             for at in (
@@ -279,6 +280,7 @@ async def erase(
     checkin_ids = select(Checkin.id).where(Checkin.user_id == user_id).scalar_subquery()
     alert_ids = select(Alert.id).where(Alert.checkin_id.in_(checkin_ids)).scalar_subquery()
     await _forget_mentions(session, user_id, chats, [m for m in set(mentions) if m])
+    await wellbeing.erase(session, user_id)
     await _run(
         session,
         delete(Outbox).where(

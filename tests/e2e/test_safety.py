@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.model import Outgoing
+from bot.core.wellbeing import Entry
 from bot.store import crypto
+from bot.store import wellbeing as wellbeing_store
 from bot.store.db import transaction
 from bot.store.models import Checkin, Contact, Group, GroupMember, User
 from bot.store.users import find_user
@@ -23,6 +25,10 @@ from tests.support.harness import Harness, has
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 PIN_NEEDED = "That did not check you in: add your PIN, e.g. ok 1234"
 THANKS = "Thank you, you are checked in. How are you feeling? (optional)"
+THANKS_SCORED = (
+    "Thank you, you are checked in. How are things? (optional)\n\n1. Safe\n2. Unsure\n"
+    "3. Scared\n4. Harassed online\n5. Exhausted\n6. Need to talk"
+)
 
 
 async def user_id(h: Harness, name: str) -> int:
@@ -30,6 +36,12 @@ async def user_id(h: Harness, name: str) -> int:
         user = await find_user(session, "console", name)
         assert user is not None, name
         return user.id
+
+
+async def wellbeing_of(h: Harness, name: str) -> list[Entry]:
+    uid = await user_id(h, name)
+    async with transaction(h.app.rt.sessions) as session:
+        return await wellbeing_store.history(session, uid, wellbeing_store.EPOCH)
 
 
 async def link(h: Harness, defender: str, contact: str) -> None:
@@ -243,10 +255,12 @@ async def test_with_a_pin_only_the_right_pin_stops_the_escalation(sqlite_url: st
         assert await h.say("alice", "/ok 48211") == [PIN_NEEDED]
         await h.advance(minutes=15)
         assert has(h.new_for("bob"), "SAFETY ALERT: Alice has not checked in")
-        assert await h.say("alice", "ok 4821 4 home now") == ["Thank you, you are checked in."]
+        reply = await h.say("alice", "ok 4821 4 home now")
+        assert reply == [THANKS_SCORED]  # the score came with the answer: only "how are things"
         assert h.new_for("bob") == ["ALL CLEAR: Alice has checked in and is safe."]
         answered = [c for c in await checkins_of(h, "alice") if c.kind == "scheduled"]
-        assert [(c.score, c.note) for c in answered] == [(4, "home now")]  # the PIN is not a note
+        assert [c.note for c in answered] == ["home now"]  # the PIN is not a note
+        assert [e.score for e in await wellbeing_of(h, "alice")] == [4]
 
 
 async def test_guessing_the_pin_is_throttled_and_the_clock_keeps_running(sqlite_url: str) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.store.models import Checkin, Contact, Invite, ProcessedInbound
+from bot.store.models import Checkin, Contact, Invite, ProcessedInbound, WellbeingEntry
 from tests.support.clock import FakeClock
 from tests.support.groups import organise, user_of
 from tests.support.harness import has, until
@@ -127,9 +127,14 @@ async def test_whole_lifecycle_with_buttons_and_a_deep_link_invite(
     ]
     assert tg.labels(TINA.id, tg.last_message_id(TINA.id, "Reminder")) == []
 
-    assert await tg.press(TINA, "4 good") == ["Noted, thank you."]
+    assert await tg.press(TINA, "4 good") == ["Noted, thank you. How are things? (optional)"]
     assert tg.labels(TINA.id, thanks_msg) == []
-    assert await count(tg, Checkin, Checkin.score == 4) == 1
+    asked = tg.last_message_id(TINA.id, "How are things?")
+    assert tg.labels(TINA.id, asked) == [
+        ["Safe", "Unsure", "Scared"],
+        ["Harassed online", "Exhausted", "Need to talk"],
+    ]
+    assert await count(tg, WellbeingEntry) == 1  # sealed: the score is not a plain column
 
     await tg.h.advance(hours=2)  # no level 2, nothing further for anyone
     assert tg.new_for(TOMAS) == [] and tg.new_for(TINA) == []
