@@ -225,7 +225,7 @@ async def shares(session: AsyncSession, group_id: int, user_id: int) -> bool:
 async def group_week(
     session: AsyncSession, group_id: int, since: datetime, until: datetime
 ) -> dict[int, list[Entry]]:
-    """Opted-in current members' answers in [since, until), by member (never shown as such)."""
+    """Opted-in current members' answers in [since, until], by member (never shown as such)."""
     members = (
         select(GroupWellbeingShare.user_id)
         .join(
@@ -240,7 +240,7 @@ async def group_week(
     stmt = select(WellbeingEntry).where(
         WellbeingEntry.user_id.in_(members),
         WellbeingEntry.at >= since,
-        WellbeingEntry.at < until,
+        WellbeingEntry.at <= until,
         WellbeingEntry.duress.is_(False),  # a coerced answer never reaches anyone else
     )
     found: dict[int, list[Entry]] = {}

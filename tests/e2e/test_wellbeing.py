@@ -398,3 +398,20 @@ async def test_retention_keeps_a_year_only_for_who_chose_it(sqlite_url: str) -> 
         assert await entries(h, "carol") == []
         await h.advance(days=340)
         assert await entries(h, "alice") == []
+
+
+async def test_a_coerced_answer_never_counts_for_the_group(sqlite_url: str) -> None:
+    members = ["m1", "m2", "m3", "m4", "m5"]
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        gid = await group_of(h, "olga", members)
+        await h.say("m5", "/duress tangerine")
+        for m in members:
+            await h.say(m, f"/group_wellbeing {gid} share on")
+        for m in members[:4]:
+            await h.say(m, "ok 4")
+        assert await h.say("m5", "ok tangerine 1") == [THANKS_SCORED]  # looks the same ...
+        assert h.new_for("olga")[0].startswith("SOS (silent): M5 may be in danger")
+        assert await h.say("olga", f"/group_wellbeing {gid}") == [
+            "Group Field team: not enough answers this week to show without exposing someone "
+            "(at least 5 members who share must answer)."
+        ]  # ... but only four real answers count
