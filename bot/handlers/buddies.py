@@ -5,9 +5,10 @@ defender may ask them to check in ("need to talk", the gentle word): the buddy
 gets a request, never a score or a feeling. Either side ends it (`/buddy off`,
 `/buddy end LINK`); ending the contact link ends it too (a cascade on the link).
 
-Organisers see a group, not a person: the week's average and how many said
-"need to talk", only from members who opted in for that group, and only when at
-least `K_MIN` of them answered (`core.wellbeing.group_view`).
+An organiser may set the group's own support contact (`… support TEXT`), which
+the gentle word then names. Organisers see a group, not a person: the week's
+average and how many said "need to talk", only from members who opted in for that
+group, and only when at least `K_MIN` of them answered (`core.wellbeing.group_view`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bot.core import wellbeing as rules
 from bot.core.commands import Command
 from bot.core.errors import PermissionDenied, UserError
 from bot.core.model import Choice
-from bot.core.text import clean_name
+from bot.core.text import clean_name, clean_note
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.store import groups as group_store
@@ -143,7 +144,9 @@ async def group_wellbeing(ctx: Ctx, cmd: Command) -> None:
         raise PermissionDenied("group.not_found_or_denied", id=group_id)
     group, role = found
     name = clean_name(group.name, fallback=f"#{group.id}")
-    if words[1:2] == ["share"] and len(words) == 3 and words[2] in ("on", "off"):
+    if words[1:2] == ["support"]:
+        await _support(ctx, cmd, group_id, role, name)
+    elif words[1:2] == ["share"] and len(words) == 3 and words[2] in ("on", "off"):
         on = words[2] == "on"
         await store.set_share(ctx.session, group_id, ctx.user.id, on, ctx.now)
         await ctx.reply(
@@ -157,6 +160,21 @@ async def group_wellbeing(ctx: Ctx, cmd: Command) -> None:
         shares = await store.shares(ctx.session, group_id, ctx.user.id)
         state = ctx.t("group_wellbeing.member_in" if shares else "group_wellbeing.member_out")
         await ctx.reply("group_wellbeing.member", state=state, name=name, id=group_id)
+
+
+async def _support(ctx: Ctx, cmd: Command, group_id: int, role: str, name: str) -> None:
+    """`… support TEXT` / `… support off`: the group's own support contact (organisers)."""
+    if role != ORGANISER:
+        raise PermissionDenied("group.not_found_or_denied", id=group_id)
+    text = clean_note(cmd.args.split(None, 2)[2] if len(cmd.words) > 2 else "")
+    if not text:
+        raise UserError("group_wellbeing.support_usage", id=group_id)
+    if text.casefold() == "off":
+        await store.set_support(ctx.session, group_id, None, ctx.now)
+        await ctx.reply("group_wellbeing.support_removed", name=name)
+    else:
+        await store.set_support(ctx.session, group_id, text, ctx.now)
+        await ctx.reply("group_wellbeing.support_set", name=name, support=text)
 
 
 async def _view(ctx: Ctx, group_id: int, name: str) -> None:

@@ -212,6 +212,8 @@ async def maybe_nudge(ctx: Ctx) -> None:
         return
     prefs.nudged_at = ctx.now
     text = ctx.t(f"nudge.{reason.value}")
+    for group, support in await store.supports_for(ctx.session, ctx.user.id):
+        text += "\n" + ctx.t("nudge.group_support", group=clean_name(group), support=support)
     choices: tuple[tuple[Choice, ...], ...] = ()
     if await store.accepted_buddy(ctx.session, ctx.user.id) is not None:
         text += "\n" + ctx.t("nudge.buddy")
@@ -251,8 +253,11 @@ def _days(word: str) -> int:
 
 async def send_picture(ctx: Ctx, count: int) -> None:
     """Draw the last `count` days and send them with the trend in one sentence."""
-    entries = await store.history(ctx.session, ctx.user.id, store.since_days(ctx.now, count))
-    if not any(e.score is not None or e.feeling is not None for e in entries):
+    # two weeks at least: the caption compares the last week with the one before
+    since = store.since_days(ctx.now, max(count, 14))
+    entries = await store.history(ctx.session, ctx.user.id, since)
+    window = ctx.now - timedelta(days=count)
+    if not any(e.at > window and (e.score or e.feeling) for e in entries):
         await ctx.reply("wellbeing.empty", days=count)
         return
     caption = picture_caption(ctx.lang, entries, ctx.now)

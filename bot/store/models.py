@@ -441,3 +441,14 @@ class GroupWellbeingShare(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GroupWellbeingSupport(Base):
+    """A group's own support contact, set by an organiser, named in the gentle word."""
+
+    __tablename__ = "group_wellbeing_support"
+    __table_args__ = (UniqueConstraint("group_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)  # `holdfast rotate-key` walks by id
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(SecretText)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)

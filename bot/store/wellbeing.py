@@ -19,8 +19,10 @@ from bot.store.models import (
     Buddy,
     Checkin,
     Contact,
+    Group,
     GroupMember,
     GroupWellbeingShare,
+    GroupWellbeingSupport,
     Outbox,
     WellbeingEntry,
     WellbeingPrefs,
@@ -300,3 +302,27 @@ async def purge_pictures(session: AsyncSession, prefix: str) -> int:
         Outbox.status.in_(("sent", "failed")),
     )
     return int((await session.execute(stmt)).rowcount or 0)
+
+
+async def set_support(
+    session: AsyncSession, group_id: int, text: str | None, now: datetime
+) -> None:
+    """Set (or, with None, remove) a group's own support contact."""
+    await session.execute(
+        delete(GroupWellbeingSupport).where(GroupWellbeingSupport.group_id == group_id)
+    )
+    if text:
+        session.add(GroupWellbeingSupport(group_id=group_id, text=text, set_at=now))
+        await session.flush()
+
+
+async def supports_for(session: AsyncSession, user_id: int) -> list[tuple[str, str]]:
+    """(group name, support contact) of every group this person is a member of."""
+    stmt = (
+        select(Group.name, GroupWellbeingSupport.text)
+        .join(GroupWellbeingSupport, GroupWellbeingSupport.group_id == Group.id)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == user_id)
+        .order_by(Group.id)
+    )
+    return [(name, text) for name, text in (await session.execute(stmt)).all()]

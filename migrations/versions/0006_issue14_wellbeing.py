@@ -1,4 +1,4 @@
-"""Well-being: sealed answers, the defender's choices, buddies, per-group consent.
+"""Well-being: sealed answers, the defender's choices, buddies, per-group consent and support.
 
 Revision ID: 0006_issue14_wellbeing
 Revises: 0005_group_owner_log
@@ -116,7 +116,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_wellbeing_entries_user_at", ["user_id", "at"], unique=False)
 
 
+    op.create_table(
+        "group_wellbeing_support",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.id"],
+            name=op.f("fk_group_wellbeing_support_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_group_wellbeing_support")),
+        sa.UniqueConstraint("group_id", name=op.f("uq_group_wellbeing_support_group_id")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("group_wellbeing_support")
     with op.batch_alter_table("wellbeing_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_wellbeing_entries_user_at")
         batch_op.drop_index(batch_op.f("ix_wellbeing_entries_at"))

@@ -415,3 +415,33 @@ async def test_a_coerced_answer_never_counts_for_the_group(sqlite_url: str) -> N
             "Group Field team: not enough answers this week to show without exposing someone "
             "(at least 5 members who share must answer)."
         ]  # ... but only four real answers count
+
+
+async def test_the_gentle_word_offers_the_buddy_and_names_the_groups_support(
+    sqlite_url: str,
+) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        gid = await group_of(h, "olga", ["alice"])
+        link_id = await link(h, "alice", "bob")
+        await h.say("alice", f"/buddy {link_id}")
+        await h.say("bob", "1")
+        h.clear()
+        assert await h.say("alice", f"/group_wellbeing {gid} support call Rosa, +1 555 0100") == [
+            "You cannot do that, or there is no such group. /help lists the commands."
+        ]  # members cannot set it
+        assert await h.say("olga", f"/group_wellbeing {gid} support call Rosa, +1 555 0100") == [
+            "Members of Field team who seem to struggle will be told: call Rosa, +1 555 0100"
+        ]
+        h.clear()
+        for _ in range(3):
+            got = await h.say("alice", "ok 1")
+            h.clock.advance(timedelta(hours=5))
+        assert got[1] == (
+            "Your last few answers were low. That matters. Some things that help: rest, even a "
+            "short break. Talk to someone you trust. Take one small thing off your list today."
+            "\nYour group Field team offers support: call Rosa, +1 555 0100"
+            "\nYour buddy can check on you if you want.\n\n1. Ask my buddy to check on me"
+        )
+        assert await h.say("alice", "1") == ["I asked Bob to check in with you."]
+        assert h.new_for("bob") == ["Alice would like you to check in with them."]
+        assert h.new_for("olga") == []  # the organiser hears nothing about anyone

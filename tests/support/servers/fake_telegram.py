@@ -621,12 +621,13 @@ class FakeTelegram:
         filename, data, content_type = upload
         content: JSON = {"caption": caption} if caption else {}
         if field == "photo":
+            width, height = _image_size(data)
             content["photo"] = [
                 {
                     "file_id": "photo-file",
                     "file_unique_id": "photo-unique",
-                    "width": 320,
-                    "height": 240,
+                    "width": width,
+                    "height": height,
                     "file_size": len(data),
                 }
             ]
@@ -739,3 +740,14 @@ def _decode(key: str, value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    """Width and height of an uploaded PNG (its IHDR chunk), as the real sendPhoto reports.
+
+    Telegram answers sendPhoto with the photo's sizes ("photo: Array of PhotoSize").
+    Bytes that are no PNG (the transport tests' stand-ins) keep the old fixed size.
+    """
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return 320, 240
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
