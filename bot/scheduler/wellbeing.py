@@ -9,7 +9,7 @@ week in the same transaction that queues it, so a crash repeats nothing twice.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 BATCH = 20
 #: Dedupe-key prefix of pictures (the same as `/wellbeing`'s): deleted once sent.
 CHART = "chart:"
+#: Pictures queued this far back are looked at by each (hourly) purge.
+PICTURES_SINCE = timedelta(hours=3)
 
 
 async def run_once(rt: Runtime, now: datetime) -> int:
@@ -84,5 +86,5 @@ async def purge(rt: Runtime, now: datetime) -> int:
     long_before = now - rules.retention(rt.settings.security.retention, keep_long=True)
     async with transaction(rt.sessions) as session:
         n = await store.purge(session, before, long_before)
-        n += await store.purge_pictures(session, CHART)
+        n += await store.purge_pictures(session, CHART, now - PICTURES_SINCE)
     return n

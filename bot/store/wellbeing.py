@@ -295,13 +295,21 @@ async def sos_around(session: AsyncSession, user_id: int, answered_at: datetime)
     return bool((await session.execute(stmt)).scalar_one())
 
 
-async def purge_pictures(session: AsyncSession, prefix: str) -> int:
-    """Delete picture messages once sent or given up on: their PNG is not kept."""
-    stmt = delete(Outbox).where(
-        Outbox.dedupe_key.startswith(prefix, autoescape=True),
+async def purge_pictures(session: AsyncSession, prefix: str, since: datetime) -> int:
+    """Delete picture messages sent (or given up on) since `since`: their PNG is not kept.
+
+    Dedupe keys are sealed (`SealedId`), so the candidates (recent, finished, with a
+    key) are opened here rather than matched in SQL; older ones go with retention.
+    """
+    stmt = select(Outbox.id, Outbox.dedupe_key).where(
         Outbox.status.in_(("sent", "failed")),
+        Outbox.dedupe_key.is_not(None),
+        Outbox.created_at >= since,
     )
-    return int((await session.execute(stmt)).rowcount or 0)
+    ids = [i for i, key in (await session.execute(stmt)).all() if (key or "").startswith(prefix)]
+    if not ids:
+        return 0
+    return int((await session.execute(delete(Outbox).where(Outbox.id.in_(ids)))).rowcount or 0)
 
 
 async def set_support(

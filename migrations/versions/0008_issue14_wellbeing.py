@@ -1,7 +1,7 @@
 """Well-being: sealed answers, the defender's choices, buddies, per-group consent and support.
 
-Revision ID: 0007_issue14_wellbeing
-Revises: 0006_issue9_escalation
+Revision ID: 0008_issue14_wellbeing
+Revises: 0007_sealed_ids
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_issue14_wellbeing"
-down_revision = "0006_issue9_escalation"
+revision = "0008_issue14_wellbeing"
+down_revision = "0007_sealed_ids"
 branch_labels = None
 depends_on = None
 
