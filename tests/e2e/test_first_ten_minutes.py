@@ -124,7 +124,8 @@ async def test_ok_with_a_score_does_not_ask_how_you_feel(sqlite_url: str) -> Non
     async with Harness(sqlite_url, FakeClock(T0)) as h:
         await contact_link(h, "alice", "bob")
         h.clear()
-        assert await h.say("alice", "ok 4") == ["Thank you, you are checked in."]
+        (scored,) = await h.say("alice", "ok 4")  # the score is not asked again
+        assert scored.startswith("Thank you, you are checked in. How are things?")  # issue 14
         (plain,) = await h.say("alice", "ok")
         assert plain.startswith("Thank you, you are checked in. How are you feeling?")
 
