@@ -9,8 +9,15 @@ queue with a retry time, or `failed` and reported. The error's type decides:
   after `checkins.alert_retry_report` of failures the operators are told;
 - `ChatMoved`: re-address this and later messages to the new chat id, retry now;
 - `PermanentDeliveryError` / `RecipientUnreachable`: fail and report; for an alert,
-  the check-in engine counts that recipient as not alerted (`engine.unreachable`).
+  the check-in engine counts that recipient as not alerted (`engine.unreachable`);
+- `CaptchaRequired` (a rate limit only a person can lift): retry, and tell the
+  operators once per challenge with the command that lifts it.
 An alert message the platform accepted counts its recipient as reached (`engine.sent`).
+
+An alert, reminder or prompt that fails as unreachable or rate-limited also goes
+out once on the person's other linked platform (`bot.failover`); an alert that
+found another way does not count its recipient as unreachable, and the copy's
+outcome counts for the recipient as first addressed.
 
 Ordering and priority come from the claim (`store.claims.outbox_claim_statement`):
 alerts first, and at most one message in flight per chat, oldest first.
@@ -28,17 +35,19 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from bot import engine
+from bot import engine, failover
 from bot.core.model import MessageKind, Outgoing
 from bot.ops.report import OpsEvent, report
 from bot.runtime import Runtime
 from bot.store import chats, outbox
 from bot.store.db import transaction
 from bot.transports.base import (
+    CaptchaRequired,
     ChatMoved,
     DeliveryError,
     PermanentDeliveryError,
     RateLimited,
+    RecipientUnreachable,
     Transport,
 )
 
@@ -55,6 +64,8 @@ class Result:
     error: str = ""
     retry_after: float | None = None
     new_chat_id: str | None = None
+    captcha: CaptchaRequired | None = None
+    unreachable: bool = False  # the platform cannot reach this person (or limits us)
 
 
 def backoff(attempts: int, *, base: float = 2.0, cap: float = 300.0) -> float:
@@ -177,9 +188,14 @@ class Delivery:
         try:
             await transport.send(out)
         except RateLimited as exc:
-            return Result(row, out, "retry", str(exc), retry_after=exc.retry_after)
+            captcha = exc if isinstance(exc, CaptchaRequired) else None
+            return Result(
+                row, out, "retry", str(exc), exc.retry_after, captcha=captcha, unreachable=True
+            )
         except ChatMoved as exc:
             return Result(row, out, "moved", str(exc), new_chat_id=exc.new_chat_id)
+        except RecipientUnreachable as exc:
+            return Result(row, out, "failed", f"{type(exc).__name__}: {exc}", unreachable=True)
         except PermanentDeliveryError as exc:
             return Result(row, out, "failed", f"{type(exc).__name__}: {exc}")
         except DeliveryError as exc:
@@ -213,11 +229,25 @@ class Delivery:
             await outbox.mark_sent_many(session, sent, worker, now)  # one statement per batch
             await engine.sent(
                 session,
-                [(r.row.alert_id, r.row.platform, r.row.chat_id)
+                [(r.row.alert_id, *await failover.first_address(session, r.row))
                  for r in results if r.status == "sent" and r.row.alert_id is not None],
             )  # fmt: skip
             for r in results:
                 row = r.row
+                found_another_way = False
+                if r.captcha is not None:
+                    await report(
+                        session,
+                        self._rt.settings,
+                        OpsEvent.SIGNAL_CAPTCHA,
+                        now,
+                        dedupe=r.captcha.token,
+                        command=r.captcha.command,
+                    )
+                if r.unreachable:
+                    found_another_way = bool(
+                        await failover.fail_over(session, row, r.out, now, self._transports)
+                    )
                 if r.status == "sent":
                     if r.out.choices and row.platform in self._rt.numbered_platforms:
                         await chats.remember_choices(session, r.out, now)
@@ -248,11 +278,11 @@ class Delivery:
                         "message could not be delivered",
                         extra={"action": "delivery.failed", "outbox_id": row.id, "kind": row.kind},
                     )
-                    if row.alert_id is not None:
+                    if row.alert_id is not None and not found_another_way:
+                        platform, chat_id = await failover.first_address(session, row)
                         await engine.unreachable(
-                            session, self._rt.settings, row.alert_id, row.platform,
-                            row.chat_id, now,
-                        )  # fmt: skip
+                            session, self._rt.settings, row.alert_id, platform, chat_id, now
+                        )
             touched = [r.row.alert_id for r in results if r.row.alert_id is not None]
             settled = bool(touched) and bool(await engine.settle(session, touched, now))
         for r in results:

@@ -12,6 +12,7 @@ from bot.handlers import (
     checkins,
     contacts,
     groups,
+    linking,
     privacy,
     safety,
     wellbeing,
@@ -31,7 +32,7 @@ def _merge(*modules: object) -> dict[str, Route]:
 
 
 ROUTES: dict[str, Route] = _merge(
-    account, buddies, checkins, contacts, groups, privacy, safety, wellbeing
+    account, buddies, checkins, contacts, groups, linking, privacy, safety, wellbeing
 )
 
 __all__ = ["ROUTES", "Route", "Router", "account"]

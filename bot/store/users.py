@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import Address, Sender
-from bot.store.models import Identity, User
+from bot.store.models import Checkin, Contact, GroupMember, Identity, Schedule, User
 
 
 async def find_user(session: AsyncSession, platform: str, external_id: str) -> User | None:
@@ -120,3 +120,50 @@ async def users_by_id(session: AsyncSession, user_ids: Iterable[int]) -> dict[in
     return {
         u.id: u for u in (await session.execute(select(User).where(User.id.in_(ids)))).scalars()
     }
+
+
+async def other_addresses(session: AsyncSession, user_id: int, platform: str) -> list[Address]:
+    """The private chats of a user on platforms other than `platform`, most recent first."""
+    stmt = (
+        select(Identity.platform, Identity.chat_id)
+        .where(Identity.user_id == user_id, Identity.platform != platform)
+        .order_by(Identity.last_seen_at.desc(), Identity.id.desc())
+    )
+    return [Address(p, c) for p, c in (await session.execute(stmt)).all()]
+
+
+async def platforms_of(session: AsyncSession, user_id: int) -> set[str]:
+    """The platforms a user has an identity on."""
+    stmt = select(Identity.platform).where(Identity.user_id == user_id)
+    return set((await session.execute(stmt)).scalars())
+
+
+async def has_own_data(session: AsyncSession, user_id: int) -> bool:
+    """True when a user has check-ins, schedules, contact links or groups of their own."""
+    checks = (
+        exists().where(Schedule.user_id == user_id),
+        exists().where(Checkin.user_id == user_id),
+        exists().where(or_(Contact.defender_id == user_id, Contact.contact_id == user_id)),
+        exists().where(GroupMember.user_id == user_id),
+    )
+    for check in checks:
+        if (await session.execute(select(check))).scalar():
+            return True
+    return False
+
+
+async def merge_into(session: AsyncSession, from_user_id: int, into_user_id: int) -> None:
+    """Move every identity of an empty user to another user, then delete the empty one."""
+    await session.execute(
+        update(Identity)
+        .where(Identity.user_id == from_user_id)
+        .values(user_id=into_user_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(delete(User).where(User.id == from_user_id))
+
+
+async def unlink_others(session: AsyncSession, user_id: int, keep_platform: str) -> int:
+    """Remove a user's identities on other platforms; returns how many."""
+    stmt = delete(Identity).where(Identity.user_id == user_id, Identity.platform != keep_platform)
+    return int((await session.execute(stmt)).rowcount or 0)

@@ -174,3 +174,119 @@ async def test_a_changed_safety_number_is_reported_to_the_other_contact(both: Bo
         [failed] = [r for r in rows if r.status == "failed"]
     assert "safety number changed" in (failed.last_error or "")
     assert SAM.number not in (failed.last_error or "")
+
+
+# ---- one person, two platforms: /link and failover --------------------------------
+
+TOMAS_ON_SIGNAL = SignalUser("Tomas", "3c2b1a09-8f7e-4d6c-9b5a-4a3b2c1d0e9f", "+15550002003")
+
+
+async def tomas_on_both(both: Both) -> None:
+    """Dina (Signal) has Tomas and Sam as contacts; Tomas links his Signal account too."""
+    s, tg, h = both.signal, both.telegram, both.h
+    code = await s.invite_code(DINA, "Tomas")
+    await tg.say(TOMAS, f"accept {code}")
+    await s.link(DINA, SAM)
+    [offer] = await tg.say(TOMAS, "/link")
+    [link_code] = [line.split()[1] for line in offer.splitlines() if line.startswith("link ")]
+    assert has(await s.say(TOMAS_ON_SIGNAL, f"link {link_code}"), "Linked.")
+    assert tg.new_for(TOMAS) == [
+        "Your account on Signal is now linked. If you did not do this, send /unlink now."
+    ]
+    await s.say(DINA, "checkin daily 09:00")
+    await h.advance(minutes=15)
+    await tg.say(TOMAS, "/help")  # Telegram is the app Tomas used last: alerts go there first
+    s.clear()
+
+
+async def test_an_alert_telegram_refuses_arrives_on_signal_once_and_the_ack_there_stops_it(
+    both: Both,
+) -> None:
+    s, tg, h = both.signal, both.telegram, both.h
+    await tomas_on_both(both)
+    tg.fake.block(TOMAS.id)  # Telegram answers 403
+
+    await until(h, NINE + timedelta(minutes=45))
+    await h.deliver()
+    assert tg.new_for(TOMAS) == []
+    [alert] = s.new_for(TOMAS_ON_SIGNAL)
+    assert alert.startswith("SAFETY ALERT: Dina has not checked in.")
+    assert alert.endswith("\n\n1. I'm on it")
+    [sams] = s.new_for(SAM)  # the alert, and no "could not reach one of the people"
+    assert sams.startswith("SAFETY ALERT: Dina has not checked in.")
+
+    assert has(await s.say(TOMAS_ON_SIGNAL, "1"), "The others alerted know you are on it")
+    await h.advance(hours=2)  # acknowledged: no repeats, on either app
+    assert s.new_for(TOMAS_ON_SIGNAL) == [] and tg.new_for(TOMAS) == []
+    assert [m for m in s.inbox(TOMAS_ON_SIGNAL) if m.startswith("SAFETY ALERT")] == [alert]
+
+
+async def test_an_alert_telegram_rate_limits_for_ten_minutes_also_goes_out_on_signal(
+    both: Both,
+) -> None:
+    s, tg, h = both.signal, both.telegram, both.h
+    await tomas_on_both(both)
+
+    await until(h, NINE + timedelta(minutes=44))
+    tg.fake.fail_next("sendMessage", 429, retry_after=600)
+    await until(h, NINE + timedelta(minutes=45))
+    await h.deliver()
+    [alert] = s.new_for(TOMAS_ON_SIGNAL)
+    assert alert.startswith("SAFETY ALERT: Dina has not checked in.")
+    assert tg.new_for(TOMAS) == []
+    h.clock.advance(timedelta(minutes=10, seconds=1))  # the limit lifts: Telegram gets it too
+    await h.deliver()
+    [on_telegram] = tg.new_for(TOMAS)
+    assert on_telegram.startswith("SAFETY ALERT: Dina has not checked in.")
+    assert s.new_for(TOMAS_ON_SIGNAL) == []  # the copy went out once
+
+
+async def test_unlink_keeps_only_this_app(both: Both) -> None:
+    s, tg, h = both.signal, both.telegram, both.h
+    await tomas_on_both(both)
+    assert await tg.say(TOMAS, "/unlink") == ["Unlinked. The bot now reaches you only on this app."]
+    tg.fake.block(TOMAS.id)
+    await until(h, NINE + timedelta(minutes=45))
+    await h.deliver()
+    assert s.new_for(TOMAS_ON_SIGNAL) == []  # no other way left
+    assert has(s.new_for(SAM), "could not reach one of the people")
+
+
+async def test_when_both_apps_refuse_each_is_tried_once_and_the_others_are_told(
+    both: Both,
+) -> None:
+    s, tg, h = both.signal, both.telegram, both.h
+    await tomas_on_both(both)
+    tg.fake.block(TOMAS.id)
+    s.fake.refused[TOMAS_ON_SIGNAL.uuid] = UNTRUSTED_MASTER  # his Signal safety number changed
+
+    await until(h, NINE + timedelta(minutes=45))
+    await h.deliver()
+    await h.deliver()
+    assert s.new_for(TOMAS_ON_SIGNAL) == [] and tg.new_for(TOMAS) == []
+    async with h.app.rt.sessions() as session:
+        rows = (await session.execute(select(Outbox).where(Outbox.kind == "alert"))).scalars()
+        tomas = [r for r in rows if r.chat_id in (str(TOMAS.id), TOMAS_ON_SIGNAL.uuid)]
+    assert sorted((r.platform, r.status) for r in tomas) == [
+        ("signal", "failed"),
+        ("telegram", "failed"),
+    ]
+    assert has(s.new_for(SAM), "could not reach one of the people")
+
+
+async def test_link_refuses_an_account_with_its_own_contacts_a_wrong_code_and_this_app(
+    both: Both,
+) -> None:
+    s, tg = both.signal, both.telegram
+    code = await s.invite_code(DINA, "Tomas")
+    await tg.say(TOMAS, f"accept {code}")  # Tomas's Telegram account has a contact link
+    *_, offer = await s.say(DINA, "link")  # after the "Tomas accepted" notice
+    [link_code] = [line.split()[1] for line in offer.splitlines() if line.startswith("link ")]
+    assert await s.say(DINA, f"link {link_code}") == [
+        "Send this code from your other app, not from this one."
+    ]
+    assert has(await tg.say(TOMAS, f"/link {link_code}"), "already has its own check-ins")
+    assert has(await tg.say(TINA, "/link wrongcode"), "code")
+    assert has(await tg.say(TINA, f"/link {link_code}"), "Linked.")  # a new account may
+    assert await tg.say(TINA, f"/link {link_code}") != ["Linked."]  # and only once
+    assert has(s.new_for(DINA), "Your account on Telegram is now linked.")

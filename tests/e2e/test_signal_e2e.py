@@ -8,6 +8,7 @@ slash), answer numbered choices with a number, and invite each other with codes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.config import OpsSettings
 from bot.store.models import Checkin, Outbox, ProcessedInbound
 from tests.support.clock import FakeClock
 from tests.support.groups import organise, user_of
-from tests.support.harness import Harness, has, until
-from tests.support.servers.fake_signal import UNTRUSTED_MASTER, FakeSignal
+from tests.support.harness import Harness, has, make_settings, until
+from tests.support.servers.fake_signal import UNTRUSTED_MASTER, FakeSignal, rate_limit_body
 from tests.support.signal_harness import SignalSide, SignalUser, fast_signal, signal_app
 
 DINA = SignalUser("Dina", "0b9c1f5e-3a2d-4c6b-8e7f-1a2b3c4d5e6f", "+15550002001")
@@ -350,3 +352,25 @@ async def test_sole_contact_unreachable_level2_at_once_and_true_counts(s: Signal
         "SAFETY ALERT (group): Dina has not checked in for 45m. Their trusted contacts could "
         "not be reached, so you are alerted now."
     )
+
+
+async def test_a_captcha_is_reported_to_the_operators_once_with_the_command(
+    sqlite_url: str, clock: FakeClock, fake: FakeSignal
+) -> None:
+    ops = OpsSettings(operator_chats=("console:operator",))
+    settings = dataclasses.replace(make_settings(sqlite_url), ops=ops)
+    async with signal_app(sqlite_url, clock, fake, settings=settings) as s:
+        token = "03AFcWeA-challenge"
+        fake.fail_next_send(429, count=2, body=rate_limit_body(fake.number, token))
+        assert await s.say(DINA, "tz Europe/Berlin") == []  # Signal wants a captcha
+        clock.advance(timedelta(seconds=61))
+        await s.h.deliver()  # still limited: the next wait is two minutes
+        assert s.new_for(DINA) == []
+        [told] = s.h.inbox("operator")
+        assert told.startswith("Signal wants a captcha before the bot can send again.")
+        assert f"{fake.service}/v1/accounts/" in told and "/rate-limit-challenge" in told
+        assert token in told and fake.number not in told
+        clock.advance(timedelta(seconds=121))  # the operator solved it
+        await s.h.deliver()
+        assert has(s.new_for(DINA), "Europe/Berlin")
+        assert len(s.h.inbox("operator")) == 1  # once per challenge

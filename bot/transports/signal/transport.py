@@ -41,7 +41,6 @@ from signalbot._client import SignalAPI
 
 from bot.core.model import Attachment, Delivered, Incoming, Outgoing
 from bot.transports.base import (
-    CaptchaRequired,
     DeliveryError,
     OnIncoming,
     PermanentDeliveryError,
@@ -118,7 +117,6 @@ class SignalTransport:
         self._started = False
         self._stopped = False
         self._rate_limit_strikes = 0  # 429s in a row; the next wait doubles with each
-        self._captcha_tokens: set[str] = set()  # challenges the operator was told about
 
     @property
     def connected(self) -> bool:
@@ -219,7 +217,8 @@ class SignalTransport:
         """Send text (choices numbered) and an optional attachment to a person or group.
 
         Raises:
-            CaptchaRequired: HTTP 429 with a challenge token (logged once for the operator).
+            CaptchaRequired: HTTP 429 with a challenge token; it carries the command
+                that lifts the limit (the outbox tells the operators).
             RateLimited: HTTP 429 (from a minute, doubling while 429s continue).
             TransientDeliveryError: 5xx, connection refused or reset, time-out, or
                 signal-cli's "Failed to send message" that the service's look-ups
@@ -238,10 +237,8 @@ class SignalTransport:
             body = await self._post(session, payload, recipient)
         except errors.Unclear as exc:
             raise await self._probe(session, recipient, exc) from exc
-        except RateLimited as exc:
+        except RateLimited:
             self._rate_limit_strikes += 1
-            if isinstance(exc, CaptchaRequired):
-                self._tell_operator(exc)
             raise
         self._rate_limit_strikes = 0
         return self._delivered(body, recipient)
@@ -316,18 +313,6 @@ class SignalTransport:
             if isinstance(entry, dict) and entry.get("number") == number:
                 return bool(entry.get("registered"))
         return None
-
-    def _tell_operator(self, exc: CaptchaRequired) -> None:
-        """Log a captcha challenge once, with the exact command that lifts it."""
-        if exc.token in self._captcha_tokens:
-            return
-        self._captcha_tokens.add(exc.token)
-        log.error(
-            "Signal wants a captcha before the bot may send again; waiting does not lift "
-            "it. To lift it: %s",
-            exc.command,
-            extra={"action": "ops.signal_captcha"},
-        )
 
     async def _payload(self, out: Outgoing, recipient: str) -> str:
         attachments = [_data_uri(out.attachment)] if out.attachment is not None else None

@@ -125,6 +125,8 @@ class FakeSignal:
         #: `/v1/search`: numbers Signal does not know (others are registered).
         self.unregistered: set[str] = set()
         self.lookups_fail = False  # the look-ups need Signal's servers too
+        #: recipient -> the 400 error text every send to them gets (e.g. UNTRUSTED_MASTER)
+        self.refused: dict[str, str] = {}
         self._sockets: dict[web.WebSocketResponse, asyncio.BaseTransport | None] = {}
         self._failures: deque[_Failure] = deque()
         self._hang = 0.0
@@ -507,6 +509,9 @@ class FakeSignal:
         if self._failures:
             failure = self._failures.popleft()
             return _answer(failure.status, failure.body, failure.headers)
+        for recipient in payload.get("recipients") or []:
+            if recipient in self.refused:
+                return web.json_response({"error": self.refused[recipient]}, status=400)
         problem = self._check_send(payload)
         if problem is not None:
             return web.json_response({"error": problem}, status=400)
