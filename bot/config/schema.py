@@ -69,6 +69,7 @@ class CheckinSettings:
     #: alert sends failing this long are reported to the operators (sending goes on)
     alert_retry_report: timedelta = timedelta(hours=1)
     demo: bool = False
+    recheck_contacts: timedelta = timedelta(days=30)
 
 
 #: The clock of demo mode, in seconds, so the whole ladder plays out in about two

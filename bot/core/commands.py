@@ -26,7 +26,7 @@ COMMANDS = frozenset(
         "group_alerts", "group_members", "group_remove", "group_promote", "group_leave",
         "group_revoke",
         "group_owner", "group_log", "resolve", "feel", "buddy", "group_wellbeing",
-        "link", "unlink",
+        "link", "unlink", "contact_confirm",
     }
 )  # fmt: skip
 

@@ -14,6 +14,7 @@ from bot.handlers import (
     groups,
     linking,
     privacy,
+    reach,
     safety,
     wellbeing,
 )
@@ -32,7 +33,7 @@ def _merge(*modules: object) -> dict[str, Route]:
 
 
 ROUTES: dict[str, Route] = _merge(
-    account, buddies, checkins, contacts, groups, linking, privacy, safety, wellbeing
+    account, buddies, checkins, contacts, groups, linking, privacy, reach, safety, wellbeing
 )
 
 __all__ = ["ROUTES", "Route", "Router", "account"]

@@ -19,6 +19,7 @@ from bot.core.text import clean_name, clean_note, is_ascii_number
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.store import contacts as contact_store
+from bot.store import reach as reach_store
 from bot.store import users as user_store
 from bot.store.models import Invite
 
@@ -136,6 +137,9 @@ async def contacts(ctx: Ctx, cmd: Command) -> None:
         return
     lines = [ctx.t("contacts.mine_header") if mine else ctx.t("contacts.mine_none")]
     lines += [ctx.t("contacts.item", id=c.id, name=clean_name(u.display_name)) for c, u in mine]
+    if mine:
+        counts = await reach_store.counts(ctx.session, ctx.user.id)
+        lines.append(ctx.t("reach.counts", confirmed=counts.confirmed, stale=counts.stale))
     if theirs:
         lines.append(ctx.t("contacts.theirs_header"))
         lines += [

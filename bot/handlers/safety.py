@@ -25,6 +25,7 @@ from bot.store import contacts as contact_store
 from bot.store import crypto, outbox
 from bot.store import groups as group_store
 from bot.store import privacy as privacy_store
+from bot.store import reach as reach_store
 
 PAUSE_MIN = timedelta(minutes=5)
 PAUSE_MAX = timedelta(days=30)
@@ -167,6 +168,9 @@ async def status(ctx: Ctx, cmd: Command) -> None:
     contacts = len(await contact_store.contact_ids(ctx.session, ctx.user.id))
     organisers, chats = await group_store.level2_targets(ctx.session, ctx.user.id)
     lines.append(ctx.t("status.reach", contacts=contacts, level2=len(organisers) + len(chats)))
+    if contacts:
+        counts = await reach_store.counts(ctx.session, ctx.user.id)
+        lines.append(ctx.t("reach.counts", confirmed=counts.confirmed, stale=counts.stale))
     if not contacts and not (organisers or chats):
         lines.append(ctx.t("checkin.nobody_warning"))
     await ctx.reply_text("\n".join(lines))

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
+from bot import reach as contact_reach
 from bot.core.durations import format_duration
 from bot.core.escalation import who_is_told
 from bot.core.lifecycle import Kind, Reach
@@ -53,11 +54,12 @@ class TickReport:
     pauses_ended: int = 0
     weekly: int = 0
     purged: int = 0
+    rechecks: int = 0  # contact re-check questions and "none left" warnings queued
 
     @property
     def anything(self) -> bool:
         """True if the tick did any work."""
-        return bool(self.prompts or self.steps or self.pauses_ended or self.weekly)
+        return bool(self.prompts or self.steps or self.pauses_ended or self.weekly or self.rechecks)
 
 
 async def run_once(rt: Runtime, now: datetime | None = None, batch: int = BATCH) -> TickReport:
@@ -81,6 +83,7 @@ async def run_once(rt: Runtime, now: datetime | None = None, batch: int = BATCH)
     if pauses_due:
         report.pauses_ended = await _pause_ends(rt, now)
     report.weekly = await wellbeing.run_once(rt, now)  # well-being: no check-in, no alert
+    report.rechecks = await contact_reach.run_once(rt, now)
     report.purged = await _purge(rt, now)
     if report.anything:
         rt.on_queued()

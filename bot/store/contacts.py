@@ -99,7 +99,13 @@ async def link(
     if exists.first() is not None:
         return False
     session.add(
-        Contact(defender_id=defender_id, contact_id=contact_id, label=label, created_at=now)
+        Contact(
+            defender_id=defender_id,
+            contact_id=contact_id,
+            label=label,
+            created_at=now,
+            confirmed_at=now,  # accepting the invite is an answer to the bot
+        )
     )
     await session.flush()
     return True

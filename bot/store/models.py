@@ -226,6 +226,12 @@ class Contact(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     label: Mapped[str | None] = mapped_column(SecretText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the last time the contact answered the bot for this link (accepting counts)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: "can you still act?" was sent at this time and is not answered yet
+    recheck_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the re-check went unanswered: the link is stale until the contact answers
+    stale_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Invite(Base):

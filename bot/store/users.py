@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import CursorResult, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import Address, Sender
@@ -166,4 +167,5 @@ async def merge_into(session: AsyncSession, from_user_id: int, into_user_id: int
 async def unlink_others(session: AsyncSession, user_id: int, keep_platform: str) -> int:
     """Remove a user's identities on other platforms; returns how many."""
     stmt = delete(Identity).where(Identity.user_id == user_id, Identity.platform != keep_platform)
-    return int((await session.execute(stmt)).rowcount or 0)
+    result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
+    return int(result.rowcount or 0)

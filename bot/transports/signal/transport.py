@@ -284,7 +284,7 @@ class SignalTransport:
                 return RecipientUnreachable(errors.SAFETY_NUMBER_CHANGED)
             if _E164.fullmatch(recipient) and await self._registered(session, recipient) is False:
                 return RecipientUnreachable(f"{errors.NOT_REGISTERED} (/v1/search says so)")
-        except (*CONNECT_ERRORS, ValueError, KeyError, TypeError) as exc:
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError, KeyError, TypeError) as exc:
             log.debug("Signal recipient look-up failed (%s)", type(exc).__name__)
         return TransientDeliveryError(
             f"{unclear}: signal-cli could not reach Signal, or the recipient left it; retrying"
