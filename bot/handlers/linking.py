@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from bot.core.commands import Command
 from bot.core.errors import UserError
-from bot.handlers.contacts import usable_invite
+from bot.handlers.contacts import BadCode, usable_invite
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.store import contacts as contact_store
@@ -47,7 +47,8 @@ async def link(ctx: Ctx, cmd: Command) -> None:
         raise UserError("link.platform_taken")
     if await user_store.has_own_data(ctx.session, ctx.user.id):
         raise UserError("link.not_empty")
-    await contact_store.close_invite(ctx.session, found.id, "accepted", owner_id)
+    if not await contact_store.close_invite(ctx.session, found.id, "accepted", owner_id, ctx.now):
+        raise BadCode()  # used a moment ago from somewhere else
     before = await user_store.other_addresses(ctx.session, owner_id, ctx.platform)
     await user_store.merge_into(ctx.session, ctx.user.id, owner_id)
     ctx.user = await ctx.session.get_one(User, owner_id)
