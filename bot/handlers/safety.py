@@ -167,10 +167,10 @@ async def status(ctx: Ctx, cmd: Command) -> None:
         lines.append(ctx.t("status.last", at=local_time(last.answered_at, ctx.zone)))
     contacts = len(await contact_store.contact_ids(ctx.session, ctx.user.id))
     organisers, chats = await group_store.level2_targets(ctx.session, ctx.user.id)
-    lines.append(ctx.t("status.reach", contacts=contacts, level2=len(organisers) + len(chats)))
-    if contacts:
+    if contacts:  # before the summary line, which stays last
         counts = await reach_store.counts(ctx.session, ctx.user.id)
         lines.append(ctx.t("reach.counts", confirmed=counts.confirmed, stale=counts.stale))
+    lines.append(ctx.t("status.reach", contacts=contacts, level2=len(organisers) + len(chats)))
     if not contacts and not (organisers or chats):
         lines.append(ctx.t("checkin.nobody_warning"))
     await ctx.reply_text("\n".join(lines))
