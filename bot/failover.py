@@ -22,13 +22,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import Outgoing
 from bot.store import outbox
 from bot.store import users as user_store
-from bot.store.models import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +80,7 @@ async def first_address(session: AsyncSession, row: Row[Any]) -> tuple[str, str]
     """
     key = row.dedupe_key or ""
     if key.startswith(_PREFIX):
-        original_id = int(key[len(_PREFIX) :].split(":", 1)[0])
-        stmt = select(Outbox.platform, Outbox.chat_id).where(Outbox.id == original_id)
-        found = (await session.execute(stmt)).first()
+        found = await outbox.address_of(session, int(key[len(_PREFIX) :].split(":", 1)[0]))
         if found is not None:
-            return found.platform, found.chat_id
+            return found
     return row.platform, row.chat_id

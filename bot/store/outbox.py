@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -204,3 +204,10 @@ async def purge_sent(session: AsyncSession, before: datetime) -> int:
     """Delete sent messages older than `before` (their text is personal data)."""
     stmt = delete(Outbox).where(Outbox.status == "sent", Outbox.sent_at < before)
     return int((await session.execute(stmt)).rowcount or 0)
+
+
+async def address_of(session: AsyncSession, outbox_id: int) -> tuple[str, str] | None:
+    """The (platform, chat_id) a queued message was addressed to, if it still exists."""
+    stmt = select(Outbox.platform, Outbox.chat_id).where(Outbox.id == outbox_id)
+    found = (await session.execute(stmt)).first()
+    return (found.platform, found.chat_id) if found is not None else None
