@@ -2,8 +2,8 @@
 
 Existing links count as confirmed when they were made (the contact accepted then).
 
-Revision ID: 0008_issue12_reach
-Revises: 0007_sealed_ids
+Revision ID: 0009_issue12_reach
+Revises: 0008_issue14_wellbeing
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0008_issue12_reach"
-down_revision = "0007_sealed_ids"
+revision = "0009_issue12_reach"
+down_revision = "0008_issue14_wellbeing"
 branch_labels = None
 depends_on = None
 
