@@ -92,8 +92,13 @@ class Router:
                 return
             private_chat = incoming.chat.chat_id if incoming.is_private else None
             user, new = await user_store.register(session, incoming.sender, private_chat, now)
-            ctx = Ctx(self._rt, session, incoming, user, now, new)
-            if new and incoming.is_private:
+            # The notice goes with the first *private* message: someone whose first
+            # message was in a group hears it when they first write to the bot alone.
+            first_private = incoming.is_private and user.privacy_notice_at is None
+            if first_private:
+                user.privacy_notice_at = now
+            ctx = Ctx(self._rt, session, incoming, user, now, new or first_private)
+            if first_private:
                 await self._first_contact(ctx)
             await self._dispatch(ctx)
         self._rt.on_queued()

@@ -70,6 +70,9 @@ class User(Base):
     pin_hash: Mapped[str | None] = mapped_column(SealedHash)
     #: a pending /forgetme confirmation expires at this time
     forget_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the first-contact notice (what the platform and operator see) was given, in
+    #: the person's first private chat; someone who first wrote in a group gets it later
+    privacy_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Identity(Base):

@@ -115,7 +115,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_wellbeing_entries_at"), ["at"], unique=False)
         batch_op.create_index("ix_wellbeing_entries_user_at", ["user_id", "at"], unique=False)
 
-
     op.create_table(
         "group_wellbeing_support",
         sa.Column("id", sa.Integer(), nullable=False),

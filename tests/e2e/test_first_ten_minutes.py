@@ -211,3 +211,24 @@ async def test_the_console_writes_an_attachment_to_a_file(tmp_path: Path) -> Non
     saved = tmp_path / "files" / "alice-holdfast-my-data.json"
     assert saved.read_bytes() == data
     assert f"[console] file saved: {saved}" in shown.getvalue()
+
+
+# -- the privacy notice for someone who first wrote in a group --------------------------
+
+
+async def test_someone_whose_first_message_is_in_a_group_gets_the_notice_in_private(
+    sqlite_url: str,
+) -> None:
+    notice = [t("start.welcome", "en"), t("privacy.other", "en")]
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await h.say("olga", "/group_new Team")
+        h.clear()
+        await h.say_in_group("gina", "team-chat", "/group_members 1")
+        assert h.new_for("gina") == []  # nothing personal is posted to the group chat
+        assert not any(notice[1] in m for m in h.inbox("#team-chat"))
+        first = await h.say("gina", "/tz")  # her first private message
+        assert first[:2] == notice
+        again = await h.say("gina", "/tz")
+        assert not any(m in again for m in notice)  # told once, not on every message
+        new = await h.say("stranger", "/tz")  # someone new in private: told at once, once
+        assert new[:2] == notice and new.count(notice[1]) == 1
