@@ -177,8 +177,8 @@ def group_view(answers: Mapping[int, Sequence[Entry]]) -> GroupView | None:
     answered = {m: list(es) for m, es in answers.items() if es}
     if len(answered) < K_MIN:
         return None
-    means = [_mean([e.score for e in es if e.score is not None]) for es in answered.values()]
-    means = [m for m in means if m is not None]
+    found = [_mean([e.score for e in es if e.score is not None]) for es in answered.values()]
+    means = [m for m in found if m is not None]
     average = round(sum(means) / len(means), 1) if means else None
     talk = sum(1 for es in answered.values() if any(e.feeling == Feeling.TALK for e in es))
     return GroupView(len(answered), average, talk)

@@ -123,7 +123,9 @@ def understand(text: str, now: datetime) -> ZoneAnswer:
         return ZoneAnswer(why="ambiguous")
     match = _OFFSET.fullmatch(word)
     if match is not None:
-        return ZoneAnswer(choices=by_offset(*match.groups(), now)[:MAX_CHOICES], why="offset")
+        sign, hours, minutes = match.group(1), match.group(2), match.group(3)
+        found = by_offset(sign, hours, minutes, now)
+        return ZoneAnswer(choices=found[:MAX_CHOICES], why="offset")
     country = _countries().get(word)
     if country is not None and len(country) == 1:
         return ZoneAnswer(zone=country[0])
