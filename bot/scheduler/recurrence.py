@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
@@ -30,6 +29,17 @@ from bot.runtime import Runtime
 from bot.store import checkins as checkin_store
 from bot.store import outbox
 from bot.store.models import Group, User
+
+
+class ClaimedSchedule(Protocol):
+    """What a claimed schedule row carries (the store's claim returns such rows)."""
+
+    id: int
+    user_id: int
+    group_id: int | None
+    spec: str
+    anchor_at: datetime
+    next_due_at: datetime
 
 
 def policy(rt: Runtime, group: Group | None) -> tuple[timedelta, timedelta, timedelta]:
@@ -68,7 +78,7 @@ def following(
 async def materialise(
     session: AsyncSession,
     rt: Runtime,
-    rows: Sequence[Row[Any]],
+    rows: Sequence[ClaimedSchedule],
     users: Mapping[int, User],
     addresses: Mapping[int, Address],
     groups: Mapping[int, Group],
