@@ -36,10 +36,13 @@ from typing import Any
 from sqlalchemy import Row
 
 from bot import engine, failover
+from bot.core import escalation
+from bot.core.lifecycle import Kind
 from bot.core.model import MessageKind, Outgoing
 from bot.ops.report import OpsEvent, report
 from bot.runtime import Runtime
 from bot.store import chats, outbox
+from bot.store import checkins as checkin_store
 from bot.store.db import transaction
 from bot.transports.base import (
     CaptchaRequired,
@@ -60,7 +63,7 @@ class Result:
 
     row: Row[Any]
     out: Outgoing
-    status: str  # sent | retry | failed | moved
+    status: str  # sent | retry | failed | moved | withheld
     error: str = ""
     retry_after: float | None = None
     new_chat_id: str | None = None
@@ -93,6 +96,8 @@ class Delivery:
         self._idle_poll = idle_poll
         self._wake = asyncio.Event()
         self._stopping = False
+        #: claimed silent-alert posts to group chats: outbox id → (alert kind, defender id)
+        self._guards: dict[int, tuple[str, str]] = {}
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -174,6 +179,8 @@ class Delivery:
                 rows = await outbox.claim_batch(
                     session, worker=self._rt.worker_id, now=now, limit=limit
                 )
+                silent = [k.value for k in escalation.SILENT_KINDS]
+                self._guards.update(await checkin_store.silent_chat_guards(session, rows, silent))
         except Exception:
             log.exception("outbox claim failed", extra={"action": "delivery.claim_failed"})
             await asyncio.sleep(self._idle_poll)
@@ -186,6 +193,9 @@ class Delivery:
         if transport is None:
             return Result(row, out, "retry", f"no transport for {row.platform} is running")
         try:
+            guard = self._guards.pop(row.id, None)
+            if guard is not None and not await self._may_post(transport, row, *guard):
+                return Result(row, out, "withheld", "withheld: the defender may be in this chat")
             await transport.send(out)
         except RateLimited as exc:
             captcha = exc if isinstance(exc, CaptchaRequired) else None
@@ -204,6 +214,22 @@ class Delivery:
             log.exception("transport raised", extra={"action": "delivery.transport_bug"})
             return Result(row, out, "retry", f"unexpected {type(exc).__name__}")
         return Result(row, out, "sent")
+
+    async def _may_post(
+        self, transport: Transport, row: Row[Any], kind: str, defender: str
+    ) -> bool:
+        """Whether a silent alert may be posted to this group chat (`core.posts_to_chat`).
+
+        The platform is asked now whether the defender is in the chat; a platform that
+        cannot say counts them in. A defender with no identity on that platform is
+        not in any of its chats as far as anyone can know. A network failure while
+        asking raises, so the message is retried, never posted unchecked.
+        """
+        member: bool | None = False
+        if defender:
+            ask = getattr(transport, "is_member", None)
+            member = await ask(row.chat_id, defender) if ask is not None else None
+        return escalation.posts_to_chat(Kind(kind), member)
 
     async def _report_slow_alert(self, session: Any, row: Row[Any], now: datetime) -> None:
         """An alert message failing longer than `checkins.alert_retry_report`: tell operators.
@@ -248,7 +274,15 @@ class Delivery:
                     found_another_way = bool(
                         await failover.fail_over(session, row, r.out, now, self._transports)
                     )
-                if r.status == "sent":
+                if r.status == "withheld":
+                    await outbox.mark_failed(session, row.id, worker, r.error)
+                    await checkin_store.set_recipient_status(
+                        session, row.alert_id or 0, row.platform, row.chat_id,
+                        checkin_store.WITHHELD,
+                    )  # fmt: skip
+                    log.debug("silent alert not posted to a chat", extra={
+                        "action": "delivery.withheld", "outbox_id": row.id})  # fmt: skip
+                elif r.status == "sent":
                     if r.out.choices and row.platform in self._rt.numbered_platforms:
                         await chats.remember_choices(session, r.out, now)
                 elif r.status == "moved" and r.new_chat_id:

@@ -396,3 +396,38 @@ def who_is_told(reach: Reach) -> str:
     if reach.level1:
         return "who.contacts"
     return "who.group" if reach.level2 else "who.nobody"
+
+
+#: Alerts the defender raised without the phone showing it: never posted where they may read.
+SILENT_KINDS = (Kind.DURESS,)
+
+
+def posts_to_chat(kind: Kind, defender_in_chat: bool | None) -> bool:
+    """Whether an alert of this kind may be posted to a bound alert chat.
+
+    A silent alert (duress) goes to a chat only when the platform says the defender
+    is not in it: whoever holds their phone would read it there. `None` (the
+    platform could not say) counts as "in the chat". Other alerts always go.
+    """
+    if kind not in SILENT_KINDS:
+        return True
+    return defender_in_chat is False
+
+
+#: Notices that name the person handling the alert, and their version without the name.
+NAMELESS = {
+    "alert.handled": "alert.handled_someone",
+    "alert.resolved": "alert.resolved_someone",
+    "alert.resolved_note": "alert.resolved_note_someone",
+    "alert.ack_lapsed": "alert.ack_lapsed_someone",
+    "ack.already": "ack.already_someone",
+}
+
+
+def notice_key(key: str, *, organiser_or_chat: bool) -> str:
+    """The catalog key one recipient gets: the handler is named only to organisers and chats.
+
+    A contact's phone, like the defender's, may be in someone else's hands: it never
+    shows who else protects the defender.
+    """
+    return key if organiser_or_chat else NAMELESS.get(key, key)

@@ -284,7 +284,10 @@ async def acknowledge(
     plan = core.on_ack(case_of(row), user_id, now, policy_of(settings))
     if plan is None or not await carry_out(session, row, plan, now, settings, actor=user_id):
         helper = messages.clean_name(names.get(row.acked_by or 0, ""))
-        return Outcome("ack.already", {"helper": helper}, done=False)
+        levels = await checkin_store.recipient_levels(session, row.id)
+        named = group_chat is not None or any(r.level == 2 and r.user_id == user_id for r in levels)
+        key = core.notice_key("ack.already", organiser_or_chat=named)
+        return Outcome(key, {"helper": helper}, done=False)
     others = [r for r in await checkin_store.recipients_of(session, row.id) if r[2] != user_id]
     reply = plan.reply if others else "ack.thanks_alone"  # never "the others know" alone
     return Outcome(reply, {"name": messages.clean_name(names.get(row.user_id, ""))})

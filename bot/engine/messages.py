@@ -10,7 +10,10 @@ Privacy: a message to a contact never names the defender's other contacts; level
 (organisers, alert chats) never carries a timer note (`Raise.with_note` is false
 there). An SOS message is the exception by design: the defender wrote it for
 everyone alerted. The one name shared between recipients is that of the person who
-acknowledged or resolved, which the buttons say.
+acknowledged or resolved, and only with organisers and alert chats: a contact
+hears "someone alerted" (`core.escalation.notice_key`), since a contact's phone
+may be seized too. A silent (duress) alert's notices reach a group chat only once
+its alert was posted there (`bot.delivery` asks the platform first).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.escalation import Audience, Notice, Raise
+from bot.core.escalation import SILENT_KINDS, Audience, Notice, Raise, notice_key
 from bot.core.lifecycle import EMERGENCY_KINDS, Kind
 from bot.core.model import Address, Choice, MessageKind, Outgoing
 from bot.core.text import clean_name, format_ago
@@ -143,6 +146,11 @@ async def tell(
     recipients = await checkin_store.recipients_of(session, checkin.id)
     if notice.audience == Audience.OTHERS:
         recipients = [r for r in recipients if r.user_id is None or r.user_id != actor]
+    if Kind(checkin.kind) in SILENT_KINDS:
+        # A chat whose silent alert has not been posted yet (its sender first asks the
+        # platform whether the defender is in it) hears nothing before that alert.
+        waiting = await checkin_store.unverified_chats(session, checkin.id)
+        recipients = [r for r in recipients if (r.platform, r.chat_id) not in waiting]
     if not recipients:
         return 0
     langs = await user_store.langs_of(session, [r.user_id for r in recipients if r.user_id])
@@ -155,14 +163,25 @@ async def tell(
         "id": checkin.id,
         **extra,
     }
+    organisers = await _organisers(session, checkin.id)
     messages = []
     for r in recipients:
         lang = langs.get(r.user_id, "en") if r.user_id else "en"
         choices = buttons(checkin.id, lang, ack=not acked) if notice.buttons else ()
+        key = notice_key(notice.key, organiser_or_chat=r.user_id is None or r.user_id in organisers)
         out = Outgoing(
-            Address(r.platform, r.chat_id), t(notice.key, lang, **params), choices,
+            Address(r.platform, r.chat_id), t(key, lang, **params), choices,
             kind=MessageKind.ALERT,
         )  # fmt: skip
-        key = f"{notice.tag}:{checkin.id}:{r.platform}:{r.chat_id}"
-        messages.append((out, r.user_id, key))
+        natural = f"{notice.tag}:{checkin.id}:{r.platform}:{r.chat_id}"
+        messages.append((out, r.user_id, natural))
     return await outbox.enqueue_many(session, messages, now=now)
+
+
+async def _organisers(session: AsyncSession, checkin_id: int) -> set[int]:
+    """People alerted at level 2 (organisers): the only persons told who handles an alert."""
+    return {
+        r.user_id
+        for r in await checkin_store.recipient_levels(session, checkin_id)
+        if r.level == 2 and r.user_id is not None
+    }

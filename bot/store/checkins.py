@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.escalation import Case
 from bot.core.lifecycle import OPEN_STATES, State
-from bot.store.models import Alert, AlertRecipient, Checkin, Schedule
+from bot.store.models import Alert, AlertRecipient, Checkin, Identity, Schedule
 from bot.store.outbox import dialect_insert
 
 _OPEN = tuple(s.value for s in OPEN_STATES)
 #: What happened to one recipient of an alert (`alert_recipients.status`).
 QUEUED, REACHED, UNREACHABLE, LEFT = "queued", "reached", "unreachable", "left"
+#: a silent alert not posted to a chat the defender may be in (never told anything more)
+WITHHELD = "withheld"
 
 
 # -- schedules ---------------------------------------------------------------------
@@ -475,3 +477,54 @@ async def purge_history(session: AsyncSession, before: datetime) -> int:
     ids = select(Checkin.id).where(closed).limit(5000)
     result = await session.execute(delete(Checkin).where(Checkin.id.in_(ids.scalar_subquery())))
     return int(result.rowcount or 0)
+
+
+async def silent_chat_guards(
+    session: AsyncSession, rows: Sequence[Any], silent_kinds: Sequence[str]
+) -> dict[int, tuple[str, str]]:
+    """Outbox rows that post a silent alert to a group chat: {outbox id: (kind, defender id)}.
+
+    The defender id is their identity on the chat's platform ("" when they have none
+    there). The sender asks the platform whether that person is in the chat first.
+    """
+    wanted = {r.alert_id for r in rows if r.alert_id is not None and r.user_id is None}
+    if not wanted:
+        return {}
+    found = (
+        await session.execute(
+            select(Alert.id, Checkin.kind, Checkin.user_id)
+            .join(Checkin, Checkin.id == Alert.checkin_id)
+            .where(Alert.id.in_(wanted), Checkin.kind.in_(list(silent_kinds)))
+        )
+    ).all()
+    if not found:
+        return {}
+    owners = {a.id: (a.kind, a.user_id) for a in found}
+    ids = (
+        await session.execute(
+            select(Identity.user_id, Identity.platform, Identity.external_id).where(
+                Identity.user_id.in_({u for _, u in owners.values()})
+            )
+        )
+    ).all()
+    external = {(i.user_id, i.platform): i.external_id for i in ids}
+    guards: dict[int, tuple[str, str]] = {}
+    for r in rows:
+        if r.alert_id in owners and r.user_id is None:
+            kind, owner = owners[r.alert_id]
+            guards[r.id] = (kind, external.get((owner, r.platform), ""))
+    return guards
+
+
+async def unverified_chats(session: AsyncSession, checkin_id: int) -> set[tuple[str, str]]:
+    """Group chats of this check-in's alerts whose alert message has not gone out yet."""
+    stmt = (
+        select(AlertRecipient.platform, AlertRecipient.chat_id)
+        .join(Alert, Alert.id == AlertRecipient.alert_id)
+        .where(
+            Alert.checkin_id == checkin_id,
+            AlertRecipient.user_id.is_(None),
+            AlertRecipient.status == QUEUED,
+        )
+    )
+    return {(r.platform, r.chat_id) for r in (await session.execute(stmt)).all()}

@@ -153,7 +153,7 @@ async def test_organiser_and_alert_chat_can_take_on_a_level2_alert(sqlite_url: s
         chat = h.new_for("#team")
         assert has(chat, "The others alerted know you are on it")
         assert h.new_for("olga") == ["Zed is handling the alert for Maria."]
-        assert h.new_for("dora") == ["Zed is handling the alert for Maria."]
+        assert h.new_for("dora") == ["Someone alerted is handling the alert for Maria."]
         assert has(await h.say("olga", f"/ack {checkin.group(1)}"), "Zed is already handling")
 
 
@@ -168,7 +168,7 @@ async def test_organiser_ack_on_level2_tells_the_others(sqlite_url: str) -> None
         h.clear()
         assert has(await h.say("olga", "1"), "The others alerted know you are on it")
         assert h.new_for("#team") == ["Olga is handling the alert for Maria."]
-        assert h.new_for("dora") == ["Olga is handling the alert for Maria."]
+        assert h.new_for("dora") == ["Someone alerted is handling the alert for Maria."]
 
 
 async def test_member_without_contacts_goes_straight_to_level2(sqlite_url: str) -> None:

@@ -243,6 +243,43 @@ class SignalTransport:
         self._rate_limit_strikes = 0
         return self._delivered(body, recipient)
 
+    async def is_member(self, chat_id: str, user_id: str) -> bool | None:
+        """Whether a person (UUID or number) is in a group now: its `members` list.
+
+        signal-cli-rest-api's `GET /v1/groups/{number}/{group_id}` answers the group
+        with `members` (numbers, or UUIDs for members whose number the bot cannot
+        see). None when it cannot be told: the group is not found, or the person is
+        known by UUID and the list holds numbers it cannot be compared with.
+        Network trouble and 5xx raise `TransientDeliveryError` (try again later).
+        """
+        session = self._session
+        if session is None or session.closed or self._stopped:
+            raise TransientDeliveryError("the Signal transport is not running")
+        url = self._address.http_url(f"/v1/groups/{self._number}/{chat_id}")
+        try:
+            async with session.get(url) as response:
+                if response.status >= 500:
+                    raise TransientDeliveryError(f"group look-up failed ({response.status})")
+                if response.status != 200:
+                    return None
+                group = await response.json(content_type=None)
+        except CONNECT_ERRORS as exc:
+            raise TransientDeliveryError(
+                f"cannot reach signal-cli-rest-api at {self._address.http_url()} ({describe(exc)})"
+            ) from exc
+        except ValueError:
+            return None
+        members = group.get("members") if isinstance(group, dict) else None
+        if not isinstance(members, list):
+            return None
+        listed = {str(m) for m in members if m != self._number}
+        if user_id in listed:
+            return True
+        by_number = _E164.fullmatch(user_id) is not None
+        if any((_E164.fullmatch(m) is not None) != by_number for m in listed):
+            return None  # a UUID cannot be told apart from a number it is not shown with
+        return False
+
     async def _post(self, session: aiohttp.ClientSession, payload: str, recipient: str) -> str:
         """POST `/v2/send`; the answer's body, or the `DeliveryError` its status means."""
         try:

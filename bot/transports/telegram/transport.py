@@ -15,8 +15,8 @@ from contextlib import nullcontext
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from telegram import Bot, BotCommand, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, InvalidToken, TelegramError
+from telegram import Bot, BotCommand, ChatMember, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.core.model import PRIORITY, Delivered, Outgoing
@@ -281,6 +281,33 @@ class TelegramTransport:
         if out.answer_ref and not out.edit_ref:
             await self._strip_keyboard(out.answer_ref, priority)
         return delivered
+
+    async def is_member(self, chat_id: str, user_id: str) -> bool | None:
+        """Whether a person is in a group chat now (Bot API `getChatMember`).
+
+        True for "creator", "administrator", "member" and "restricted" with
+        `is_member`; False for "left", "kicked" and a restricted non-member; None
+        when Telegram will not say: 400 "user not found" (never wrote to the bot),
+        "PARTICIPANT_ID_INVALID" / "member not found" (hidden members, or spurious:
+        tdlib/telegram-bot-api#795, #802), "CHAT_ADMIN_REQUIRED", a 403. A 429, a
+        time-out or a 5xx raise as for a send, so the caller tries again later.
+        """
+        bot = self._require_bot()
+        if self._pacer is not None:
+            await self._pacer.wait_hold()
+        try:
+            async with self._in_flight:
+                member = await bot.get_chat_member(chat_id, int(user_id))
+        except (BadRequest, Forbidden):
+            log.debug("membership unknown", extra={"action": "telegram.member_unknown"})
+            return None
+        except TelegramError as exc:
+            raise self._translate(exc) from exc
+        except ValueError:  # not a Telegram user id
+            return None
+        if member.status == ChatMember.RESTRICTED:
+            return bool(getattr(member, "is_member", True))
+        return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
 
     async def _answer(self, answer_ref: str) -> None:
         query_id, _, _ = parse_answer_ref(answer_ref)

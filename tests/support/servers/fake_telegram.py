@@ -128,6 +128,9 @@ class FakeTelegram:
         self._pending_callbacks: set[str] = set()
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._blocked: set[int] = set()
+        #: chat id → user id → ChatMember status, for getChatMember (`set_member`)
+        self.members: dict[int, dict[int, str]] = defaultdict(dict)
+        self._known_users: set[int] = set()
         self._limits: _Limits | None = None
         self._global_times: deque[float] = deque()
         self._chat_last: dict[int, float] = {}
@@ -152,6 +155,7 @@ class FakeTelegram:
                 "sendPhoto",
                 "sendDocument",
                 "getChat",
+                "getChatMember",
             )
         }
 
@@ -322,6 +326,15 @@ class FakeTelegram:
         for _ in range(count):
             self._faults[method.lower()].append(_Fault(hang=seconds, deliver=deliver))
 
+    def set_member(self, chat_id: int, user_id: int, status: str = "member") -> None:
+        """`user_id`'s status in group `chat_id`, as getChatMember reports it.
+
+        "creator", "administrator", "member", "restricted" (still in the chat),
+        "restricted_left" (restricted and not in it: `is_member` false), "left",
+        "kicked".
+        """
+        self.members[int(chat_id)][int(user_id)] = status
+
     def block(self, chat_id: int) -> None:
         """The user of this chat blocked the bot: sends get 403."""
         self._blocked.add(int(chat_id))
@@ -464,6 +477,8 @@ class FakeTelegram:
             chat_id = user_id
         chat = self._chat(chat_id)
         chat["type"] = chat_type
+        if chat_type == "private":
+            self._known_users.add(user_id)
         sender: JSON = {"id": user_id, "is_bot": is_bot, "first_name": first_name}
         if last_name:
             sender["last_name"] = last_name
@@ -589,6 +604,50 @@ class FakeTelegram:
                 "premium_subscription": False,
             },
         }
+
+    async def _m_getChatMember(self, params: JSON, files: JSON) -> JSON:
+        """A ChatMember object, as the Bot API answers getChatMember.
+
+        A user who never wrote to the bot privately is unknown to it: 400 "Bad
+        Request: user not found" (tdlib/telegram-bot-api#332, levlam: "only if the
+        user never contacted the bot in private"). A known user not in the group is
+        "left". Hidden members and spurious refusals ("Bad Request:
+        PARTICIPANT_ID_INVALID", #802) are injected with `fail_next`.
+        """
+        chat_id, user_id = params.get("chat_id"), params.get("user_id")
+        if not isinstance(chat_id, int):
+            raise ApiError(400, "Bad Request: chat not found")
+        if not isinstance(user_id, int):
+            raise ApiError(400, "Bad Request: invalid user_id specified")
+        status = self.members.get(chat_id, {}).get(user_id)
+        if status is None:
+            if user_id not in self._known_users:
+                raise ApiError(400, "Bad Request: user not found")
+            status = "left"
+        user = {"id": user_id, "is_bot": False, "first_name": "Ada"}
+        member: JSON = {"user": user, "status": status}
+        if status.startswith("restricted"):
+            member.update(
+                status="restricted", is_member=status == "restricted", until_date=0,
+                can_send_messages=False, can_send_audios=False, can_send_documents=False,
+                can_send_photos=False, can_send_videos=False, can_send_video_notes=False,
+                can_send_voice_notes=False, can_send_polls=False,
+                can_send_other_messages=False, can_add_web_page_previews=False,
+                can_change_info=False, can_invite_users=False, can_pin_messages=False,
+                can_manage_topics=False, can_edit_tag=False, can_react_to_messages=False,
+            )  # fmt: skip
+        elif status in ("creator", "administrator"):
+            member["is_anonymous"] = False
+            if status == "administrator":
+                member.update(
+                    can_be_edited=False, can_manage_chat=True, can_delete_messages=False,
+                    can_manage_video_chats=False, can_restrict_members=False,
+                    can_promote_members=False, can_change_info=False, can_invite_users=True,
+                    can_post_stories=False, can_edit_stories=False, can_delete_stories=False,
+                )  # fmt: skip
+        elif status == "kicked":
+            member["until_date"] = 0
+        return member
 
     async def _m_sendMessage(self, params: JSON, files: JSON) -> JSON:
         chat_id = self._target_chat(params, "sendMessage")
