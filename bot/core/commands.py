@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.errors import UserError
+from bot.core.text import ascii_digits
 
 #: Longest message we look at; anything longer is refused before parsing.
 MAX_TEXT = 2000
@@ -34,6 +35,38 @@ COMMANDS = frozenset(
 ALIASES = {"safe": "ok", "okay": "ok", "commands": "help", "menu": "help"}
 
 
+#: Commands that lower someone's protection or lay out their network when carried out.
+#: With a safe PIN set, each needs it (the gate in `bot.handlers.router`), so a phone
+#: taken from its owner cannot quietly switch protection off. The one list: anything
+#: else that treats these commands specially (e.g. deferring them while an alert is
+#: open) reads it too. `lowers_protection` narrows two of them by their arguments.
+LOWERS_PROTECTION = frozenset(
+    {
+        "checkin_remove",  # a schedule gone: nobody notices a missed check-in
+        "timer",  # only `/timer cancel`
+        "contact_remove",  # one person fewer alerted
+        "group_leave",  # level 2 gone
+        "group_remove",  # an organiser's phone removing a member from level 2
+        "pause",  # no check-ins for a while
+        "duress",  # change or switch off the duress word (whether one is set never shows)
+        "pin",  # change or remove the PIN itself
+        "forgetme",  # only `/forgetme confirm`: the erasure
+        "contacts",  # the network, laid out on the phone
+        "mydata",  # the same, as a file
+        "unlink",  # the second app, where alerts go when one fails
+        "resolve",  # closes an alert: "they are safe"
+    }
+)
+
+#: Of those, the commands that carry out their lowering only with this first word.
+_ONLY_WITH = {"timer": "cancel", "forgetme": "confirm"}
+#: Lowering commands whose arguments are all optional: a lone number after them is the
+#: PIN (`/resolve 4821`; an alert's own number then goes first: `/resolve 12 4821`).
+_NO_ARGS = frozenset({"contacts", "mydata", "unlink", "resolve"})
+#: A safe PIN: 4 to 8 digits (after `ascii_digits`).
+PIN_MIN, PIN_MAX = 4, 8
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     """A parsed command: its canonical name and the rest of the text."""
@@ -46,6 +79,42 @@ class Command:
     def words(self) -> list[str]:
         """The arguments split on whitespace."""
         return self.args.split()
+
+
+def lowers_protection(cmd: Command) -> bool:
+    """True if carrying out `cmd` lowers protection (so needs the PIN when one is set)."""
+    if cmd.name not in LOWERS_PROTECTION:
+        return False
+    needed = _ONLY_WITH.get(cmd.name)
+    words = cmd.words
+    return needed is None or (bool(words) and words[0].casefold() == needed)
+
+
+def pin_shaped(word: str) -> str | None:
+    """`word` as the ASCII digits of a PIN, or None if it is not 4 to 8 digits."""
+    digits = ascii_digits(word)
+    if not (digits.isascii() and digits.isdigit() and PIN_MIN <= len(digits) <= PIN_MAX):
+        return None
+    return digits
+
+
+def split_pin(cmd: Command) -> tuple[Command, str | None]:
+    """The PIN typed at the end of a command, and the command without it.
+
+    The PIN is the last word (`/contact_remove 2 4821`, `/pause 2h away 4821`,
+    `/pin NEW CURRENT`); after a command that takes no arguments it may be the only
+    word (`/contacts 4821`). A command's own number (`/checkin_remove 1234`) is never
+    taken for the PIN. Returns (cmd, None) when there is no PIN-shaped last word.
+    """
+    words = cmd.words
+    first = 0 if cmd.name in _NO_ARGS else 1
+    if len(words) <= first:
+        return cmd, None
+    digits = pin_shaped(words[-1])
+    if digits is None:
+        return cmd, None
+    rest = cmd.args.rstrip()[: -len(words[-1])].rstrip()
+    return Command(cmd.name, rest, cmd.slash), digits
 
 
 def _is_sos(text: str) -> bool:

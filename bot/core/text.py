@@ -56,3 +56,18 @@ def is_ascii_number(text: str) -> bool:
     and one such message must never raise outside a handler.
     """
     return text.isascii() and text.isdigit()
+
+
+def ascii_digits(text: str) -> str:
+    """`text` with every decimal digit written as ASCII 0-9; everything else unchanged.
+
+    The one place digits are normalised (PINs, scores, numbers in answers): people
+    type the digits of their own script (Arabic-Indic ٤٨٢١, Thai ๔๘๒๑, Devanagari,
+    Khmer, Lao, Myanmar …), and all of them are Unicode decimal digits. Superscripts
+    and circled numbers ("²", "①") are not decimal digits and are left alone.
+    """
+    if text.isascii():
+        return text
+    return "".join(
+        str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch for ch in text
+    )

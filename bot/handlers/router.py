@@ -19,6 +19,7 @@ from bot.core.errors import UserError
 from bot.core.flood import FloodGuard, Verdict
 from bot.core.model import Incoming, Outgoing
 from bot.core.text import is_ascii_number
+from bot.handlers import secrets
 from bot.handlers.context import Ctx
 from bot.i18n import has, t
 from bot.runtime import Runtime
@@ -156,6 +157,8 @@ class Router:
             return
         try:
             async with ctx.session.begin_nested():
+                if commands.lowers_protection(command):  # the one PIN gate
+                    command = await secrets.guard(ctx, command)
                 await route.handler(ctx, command)
         except UserError as error:
             if error.after_rollback is not None:

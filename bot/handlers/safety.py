@@ -19,7 +19,7 @@ from bot.core.text import clean_note
 from bot.handlers.checkins import local_time
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
-from bot.handlers.secrets import WORD_MAX, WORD_MIN, pin_digits, require_pin
+from bot.handlers.secrets import WORD_MAX, WORD_MIN, pin_digits
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import crypto, outbox
@@ -48,11 +48,7 @@ async def pause(ctx: Ctx, cmd: Command) -> None:
     if not words:
         raise UserError("pause.usage")
     duration = check_bounds(parse_duration(words[0]), minimum=PAUSE_MIN, maximum=PAUSE_MAX)
-    rest = cmd.args.strip()[len(words[0]) :]
-    if ctx.user.pin_hash:
-        pin = rest.split()[0] if rest.split() else ""
-        await require_pin(ctx, pin, "pause.pin_needed")
-        rest = rest.strip()[len(pin) :]
+    rest = cmd.args.strip()[len(words[0]) :]  # the PIN, if one is set, is gone (the gate)
     until = ctx.now + duration
     ctx.user.paused_until = until
     ctx.user.pause_ends_at = until
@@ -115,21 +111,20 @@ async def _reply_hidden(ctx: Ctx, key: str) -> None:
 
 
 async def pin(ctx: Ctx, cmd: Command) -> None:
-    """Set, change (`/pin NEW CURRENT`) or remove (`/pin off CURRENT`) the safe PIN."""
+    """Set, change (`/pin NEW CURRENT`) or remove (`/pin off CURRENT`) the safe PIN.
+
+    The current PIN has been checked and taken off the end by the PIN gate.
+    """
     words = cmd.words
-    if not words or len(words) > 2:
+    if len(words) != 1:
         raise UserError("pin.usage")
-    wanted, current = words[0], (words[1] if len(words) == 2 else "")
+    wanted = words[0]
     removing = wanted.casefold() == "off"
     digits = None if removing else pin_digits(wanted)
     if not removing and digits is None:
         raise UserError("pin.bad")
-    if ctx.user.pin_hash:
-        await require_pin(ctx, current, "pin.current_needed")
-    elif removing:
+    if removing and not ctx.user.pin_hash:
         raise UserError("pin.none")
-    elif current:
-        raise UserError("pin.usage")
     had_pin = ctx.user.pin_hash is not None
     if removing:
         ctx.user.pin_hash = None

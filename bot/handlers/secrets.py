@@ -19,27 +19,22 @@ build on this module, which imports neither.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import timedelta
 
+from bot.core.commands import Command, pin_shaped, split_pin
 from bot.core.errors import UserError
 from bot.handlers.context import Ctx
 from bot.store import contacts as contact_store
 from bot.store import crypto
 
-#: Any Unicode decimal digits (people type Arabic-Indic digits too), normalised below.
-_PIN = re.compile(r"\d{4,8}")
 WORD_MIN, WORD_MAX = 4, 40
 PIN_WINDOW = timedelta(minutes=10)
 PIN_TRIES = 5
 
 
 def pin_digits(word: str) -> str | None:
-    """A typed PIN as ASCII digits, or None if the word is not 4-8 digits."""
-    if not _PIN.fullmatch(word):
-        return None
-    return "".join(str(unicodedata.decimal(ch)) for ch in word)
+    """A typed PIN as ASCII digits (any script's digits), or None if not 4-8 digits."""
+    return pin_shaped(word)
 
 
 async def is_duress_word(ctx: Ctx, word: str) -> bool:
@@ -60,8 +55,8 @@ async def has_pin(ctx: Ctx, word: str) -> bool:
 class WrongPin(UserError):
     """A wrong PIN: refused with `key`, and counted after the refusal rolls back."""
 
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key, **params)
 
         async def count(ctx: Ctx) -> None:
             await contact_store.record_bad_attempt(ctx.session, ctx.user.id, ctx.now, kind="pin")
@@ -69,7 +64,7 @@ class WrongPin(UserError):
         self.after_rollback = count
 
 
-async def require_pin(ctx: Ctx, word: str, key: str) -> None:
+async def require_pin(ctx: Ctx, word: str, key: str, **params: object) -> None:
     """Accept only this person's PIN, with guessing throttled.
 
     Raises:
@@ -81,7 +76,28 @@ async def require_pin(ctx: Ctx, word: str, key: str) -> None:
         raise UserError("pin.throttled")
     if await has_pin(ctx, word):
         return
-    raise WrongPin(key) if pin_digits(word) is not None else UserError(key)
+    raise WrongPin(key, **params) if pin_digits(word) is not None else UserError(key, **params)
+
+
+async def guard(ctx: Ctx, cmd: Command) -> Command:
+    """The PIN gate for a command that lowers protection (`commands.lowers_protection`).
+
+    With no PIN set the command passes as it is. With one, it passes only with the
+    right PIN as its last word (removed before the handler sees it), and only in a
+    private chat, where typing the PIN shows it to nobody.
+
+    Raises:
+        UserError: `pin.private` in a group chat; `pin.guard` without the PIN;
+            `pin.throttled` after too many wrong PINs; `pin.guard`, counted, for a
+            wrong one.
+    """
+    if not ctx.user.pin_hash:
+        return cmd
+    if not ctx.incoming.is_private:
+        raise UserError("pin.private", command=cmd.name)
+    bare, pin = split_pin(cmd)
+    await require_pin(ctx, pin or "", "pin.guard", command=cmd.name)
+    return bare
 
 
 def _split(args: str) -> tuple[str, str]:

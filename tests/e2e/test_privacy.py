@@ -242,8 +242,8 @@ async def encrypted_story(h: Harness) -> None:
     await say_as(h, ZAINAB, "ok 90817263 2 slept badly after the raid")
     await say_as(h, ZAINAB, "/sos taken at checkpoint seven")
     await say_as(h, ZAINAB, "tangerine")
-    await say_as(h, ZAINAB, "/pause 1d 90817263 visiting family in Herat")
-    await say_as(h, ZAINAB, "/mydata")
+    await say_as(h, ZAINAB, "/pause 1d visiting family in Herat 90817263")  # the PIN goes last
+    await say_as(h, ZAINAB, "/mydata 90817263")
     # A group with an alert chat: its chat id must not show either.
     created = await say_as(h, FARHAD, "/group_new Field team")
     code = next(w for m in created for line in m.splitlines() if line.startswith("join ")
@@ -318,7 +318,7 @@ async def test_rotate_key_then_restart_with_the_new_key(
     async with Harness(url, clock, secret_key=NEW_KEY) as h:
         contacts = await say_as(h, FARHAD, "/contacts")
         assert has(contacts, "Zainab Qasemi")
-        doc = export_in(h, await say_as(h, ZAINAB, "/mydata"))
+        doc = export_in(h, await say_as(h, ZAINAB, "/mydata 90817263"))
         assert doc["person"]["display_name"] == "Zainab Qasemi"
         assert doc["person"]["pause_reason"] == "visiting family in Herat"
         assert any(c["note"] == "slept badly after the raid" for c in doc["check_ins"])
@@ -348,7 +348,7 @@ async def test_logs_at_info_carry_no_text_names_numbers_or_contacts(
         await say_as(h, FARHAD, "/contacts")
         await say_as(h, ZAINAB, "/status")
         await say_as(h, ZAINAB, "/forgetme")
-        await say_as(h, ZAINAB, "/forgetme confirm")
+        await say_as(h, ZAINAB, "/forgetme confirm 90817263")
         await h.advance(hours=2)
     actions = {getattr(r, "action", None) for r in caplog.records}
     assert {"checkin.escalate", "command.private", "privacy.erased"} <= actions  # it did log

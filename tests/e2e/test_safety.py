@@ -137,7 +137,8 @@ async def duress_story(url: str, answer: str, *, pin: bool) -> tuple[list[Outgoi
         await h.say("alice", answer)
         await h.say("alice", "/ok 4")  # the well-being button right after
         for command in ("/status", "/checkins", "/mydata", "/contacts"):
-            await h.say("alice", command)
+            guarded = command in ("/mydata", "/contacts") and pin  # they need the PIN
+            await h.say("alice", f"{command} 4821" if guarded else command)
         await h.advance(hours=3)  # no reminder, no alert the phone could see
         await h.say("alice", "/status")
         mine = [o for o in h.console.sent if o.to.chat_id == "alice"][start:]
@@ -297,9 +298,10 @@ async def test_changing_or_removing_the_pin_needs_the_current_one(sqlite_url: st
         assert has(await h.say("alice", "/pin 12"), "A PIN is 4 to 8 digits")
         assert has(await h.say("alice", "/pin 123456789"), "A PIN is 4 to 8 digits")
         await h.say("alice", "/pin 4821")
-        assert has(await h.say("alice", "/pin 5555"), "Add your current PIN")
-        assert has(await h.say("alice", "/pin off"), "Add your current PIN")
-        assert has(await h.say("alice", "/pin off 1111"), "Add your current PIN")
+        needs = "That was not done: it needs your PIN. Send /pin again with your PIN as the last"
+        assert has(await h.say("alice", "/pin 5555"), needs)
+        assert has(await h.say("alice", "/pin off"), needs)
+        assert has(await h.say("alice", "/pin off 1111"), needs)
         assert has(await h.say("alice", "/pin 5555 4821"), "PIN changed")
         assert await h.say("alice", "ok 4821") == [PIN_NEEDED]
         assert has(await h.say("alice", "/pin off 5555"), "PIN removed")
@@ -379,9 +381,12 @@ async def test_pause_bounds(sqlite_url: str, command: str, fragment: str) -> Non
 async def test_with_a_pin_a_pause_needs_it(sqlite_url: str) -> None:
     async with Harness(sqlite_url, FakeClock(T0)) as h:
         await h.say("alice", "/pin 4821")
-        assert has(await h.say("alice", "/pause 2h"), "add your PIN after the duration")
-        assert has(await h.say("alice", "/pause 2h 1111 away"), "add your PIN after the duration")
-        assert has(await h.say("alice", "/pause 2h 4821 away"), "Check-ins paused for 2h")
+        needs = "That was not done: it needs your PIN. Send /pause again with your PIN as the last"
+        assert has(await h.say("alice", "/pause 2h"), needs)
+        assert has(await h.say("alice", "/pause 2h away 1111"), needs)
+        assert has(await h.say("alice", "/pause 2h 4821 away"), needs)  # the PIN goes last
+        assert not has(await h.say("alice", "/status"), "Paused")
+        assert has(await h.say("alice", "/pause 2h away 4821"), "Check-ins paused for 2h")
         async with transaction(h.app.rt.sessions) as session:
             user = await session.get_one(User, await user_id(h, "alice"))
             assert user.pause_reason == "away"

@@ -1,0 +1,140 @@
+"""The PIN guards every command that lowers protection (issue 10), over the route table.
+
+Whoever holds Alice's unlocked phone can type anything. With her safe PIN set, each
+command in `commands.LOWERS_PROTECTION` is refused without the PIN (and changes
+nothing: the same command then works with it), and works with the PIN as its last
+word. Every routed command must be classified here, so a new command that nobody
+thought about fails this test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.commands import LOWERS_PROTECTION, Command, lowers_protection
+from bot.handlers import ROUTES
+from tests.e2e.test_safety import link
+from tests.support.clock import FakeClock
+from tests.support.harness import Harness, has
+
+T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+PIN = "4821"
+
+
+def needs_pin(name: str) -> str:
+    return (
+        f"That was not done: it needs your PIN. Send /{name} again with your PIN as the last word."
+    )
+
+
+async def _link(h: Harness, defender: str, contact: str) -> None:
+    await link(h, defender, contact)
+
+
+async def _group(h: Harness, organiser: str, member: str) -> None:
+    created = await h.say(organiser, "/group_new Team")
+    code = next(w for m in created for line in m.splitlines() if line.startswith("join ")
+                for w in line.split()[1:])  # fmt: skip
+    assert has(await h.say(member, f"/join {code}"), "joined"), "setup: joined the group"
+
+
+async def nothing(h: Harness) -> None:
+    await h.say("alice", "/start")
+
+
+async def a_schedule(h: Harness) -> None:
+    await h.say("alice", "/checkin daily 09:00")
+
+
+async def a_timer(h: Harness) -> None:
+    await h.say("alice", "/timer 30m")
+
+
+async def a_contact(h: Harness) -> None:
+    await _link(h, "alice", "bob")
+
+
+async def in_a_group(h: Harness) -> None:
+    await _group(h, "olga", "alice")
+
+
+async def runs_a_group(h: Harness) -> None:
+    await _group(h, "alice", "bob")
+
+
+async def asked_to_forget(h: Harness) -> None:
+    await h.say("alice", "/forgetme")
+
+
+async def an_alert_to_resolve(h: Harness) -> None:
+    await _link(h, "bob", "alice")
+    await h.say("bob", "/sos")
+
+
+Setup = Callable[[Harness], Awaitable[None]]
+
+#: Every command that lowers protection: how to get there, the command, and a fragment
+#: of what it answers once carried out.
+LOWERING: dict[str, tuple[Setup, str, str]] = {
+    "checkin_remove": (a_schedule, "/checkin_remove 1", "Check-in #1 removed."),
+    "timer": (a_timer, "/timer cancel", "Timer cancelled."),
+    "contact_remove": (a_contact, "/contact_remove 1", "The link with"),
+    "group_leave": (in_a_group, "/group_leave 1", "You left"),
+    "group_remove": (runs_a_group, "/group_remove 1 2", "was removed from group #1"),
+    "pause": (nothing, "/pause 2h", "Check-ins paused for 2h"),
+    "duress": (nothing, "/duress tangerine", "Duress word saved."),
+    "pin": (nothing, "/pin 5555", "PIN changed."),
+    "forgetme": (asked_to_forget, "/forgetme confirm", "Done: everything Holdfast stored"),
+    "contacts": (a_contact, "/contacts", "Bob"),
+    "mydata": (nothing, "/mydata", "What Holdfast stores about you"),
+    "unlink": (nothing, "/unlink", "No other app is linked."),
+    "resolve": (an_alert_to_resolve, "/resolve", "The alert for Bob is closed"),
+}
+
+#: Every other command, as typed bare: it never asks for the PIN.
+NOT_LOWERING = frozenset(ROUTES) - LOWERS_PROTECTION
+
+
+def test_every_routed_command_is_classified() -> None:
+    assert set(LOWERING) == LOWERS_PROTECTION
+    assert LOWERS_PROTECTION <= set(ROUTES)  # no stale name in the list
+
+
+@pytest.mark.parametrize("name", sorted(LOWERING))
+async def test_with_a_pin_a_lowering_command_needs_it(sqlite_url: str, name: str) -> None:
+    setup, command, done = LOWERING[name]
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        for who in ("alice", "bob", "olga"):
+            await h.say(who, "/start")
+        await setup(h)
+        await h.say("alice", f"/pin {PIN}")
+        h.clear()
+        assert await h.say("alice", command) == [needs_pin(name)]
+        assert await h.say("alice", f"{command} 1111") == [needs_pin(name)]  # a wrong PIN
+        assert not h.new_for("bob") and not h.new_for("olga")  # nothing happened to them
+        reply = await h.say("alice", f"{command} {PIN}")
+        assert has(reply, done), reply
+        assert not has(reply, PIN)
+
+
+async def test_with_a_pin_other_commands_never_ask_for_it(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await h.say("alice", f"/pin {PIN}")
+        for name in sorted(NOT_LOWERING - {"start"}):
+            h.clock.advance(timedelta(seconds=10))  # the flood guard counts messages at one instant
+            reply = await h.say("alice", f"/{name}")
+            assert not has(reply, "needs your PIN"), (name, reply)
+        # The two that lower protection only with a word: starting a timer, asking to forget.
+        assert has(await h.say("alice", "/timer 30m"), "Timer set for 30m")
+        assert has(await h.say("alice", "/forgetme"), "This erases everything")
+
+
+def test_only_cancel_and_confirm_narrow_timer_and_forgetme() -> None:
+    assert lowers_protection(Command("timer", "cancel", True))
+    assert not lowers_protection(Command("timer", "30m cancel", True))
+    assert lowers_protection(Command("forgetme", "CONFIRM", True))
+    assert not lowers_protection(Command("forgetme", "", True))
+    assert not lowers_protection(Command("ok", "", False))
