@@ -92,7 +92,7 @@ def lowers_protection(cmd: Command) -> bool:
 
 def pin_shaped(word: str) -> str | None:
     """`word` as the ASCII digits of a PIN, or None if it is not 4 to 8 digits."""
-    digits = ascii_digits(word)
+    digits = ascii_digits(word, every_script=True)  # any script's digits, as before
     if not (digits.isascii() and digits.isdigit() and PIN_MIN <= len(digits) <= PIN_MAX):
         return None
     return digits

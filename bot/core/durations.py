@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 
 from bot.core.errors import UserError
+from bot.core.text import ascii_digits
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _PATTERN = re.compile(r"(?:(\d{1,6})d)?(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,7})s)?")
@@ -26,7 +27,7 @@ def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
     Raises:
         UserError: `duration.invalid` when the text is not a duration.
     """
-    cleaned = text.strip().lower()
+    cleaned = ascii_digits(text.strip().lower())
     match = _PATTERN.fullmatch(cleaned) if cleaned else None
     if match is None or not any(match.groups()):
         raise UserError("duration.invalid", value=text.strip()[:20])

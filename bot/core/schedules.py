@@ -41,6 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.core.durations import check_bounds, format_duration, parse_duration
 from bot.core.errors import UserError
+from bot.core.text import ascii_digits
 from bot.core.times import (
     format_hhmm,
     is_ambiguous,
@@ -164,7 +165,7 @@ def parse_schedule(text: str) -> ScheduleSpec:
             `duration.invalid` (value), `duration.too_short` (min),
             `duration.too_long` (max).
     """
-    words = text.split()
+    words = ascii_digits(text).split()  # `daily ๐๙:๐๐` is `daily 09:00`
     if not words:
         raise UserError("schedule.usage")
     if words[0].lower() == "every":

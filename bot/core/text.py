@@ -49,25 +49,48 @@ def format_ago(delta: timedelta, lang: str = "en") -> str:
     return f"{mins}m"
 
 
-def is_ascii_number(text: str) -> bool:
-    """True for a non-empty run of 0-9 only.
+#: The digit sets of the region's languages, each 0-9 in order. Only these are read as
+#: numbers: not every Unicode digit (`str.isdigit` also accepts "²" and "①").
+DIGIT_SETS = {
+    "th": "๐๑๒๓๔๕๖๗๘๙",  # Thai U+0E50-0E59
+    "lo": "໐໑໒໓໔໕໖໗໘໙",  # Lao U+0ED0-0ED9
+    "km": "០១២៣៤៥៦៧៨៩",  # Khmer U+17E0-17E9
+    "my": "၀၁၂၃၄၅၆၇၈၉",  # Myanmar U+1040-1049
+    "ne": "०१२३४५६७८९",  # Devanagari U+0966-096F
+}
+_TO_ASCII = str.maketrans(
+    {digit: str(value) for digits in DIGIT_SETS.values() for value, digit in enumerate(digits)}
+)
 
-    `str.isdigit` is not this: it accepts "²" and "①", which `int()` then refuses,
-    and one such message must never raise outside a handler.
-    """
-    return text.isascii() and text.isdigit()
 
+def ascii_digits(text: str, *, every_script: bool = False) -> str:
+    """`text` with the digits people type written as ASCII 0-9; everything else unchanged.
 
-def ascii_digits(text: str) -> str:
-    """`text` with every decimal digit written as ASCII 0-9; everything else unchanged.
-
-    The one place digits are normalised (PINs, scores, numbers in answers): people
-    type the digits of their own script (Arabic-Indic ٤٨٢١, Thai ๔๘๒๑, Devanagari,
-    Khmer, Lao, Myanmar …), and all of them are Unicode decimal digits. Superscripts
-    and circled numbers ("²", "①") are not decimal digits and are left alone.
+    The one place digits are normalised: times, durations, schedules, scores, numbered
+    answers and PINs all read through it. By default only the region's digit sets
+    (`DIGIT_SETS`: Thai ๔, Lao ໔, Khmer ៤, Myanmar ၄, Devanagari ४) are mapped; other
+    scripts' digits stay as they are and are refused where ASCII is required (a time
+    in Arabic-Indic or full-width digits is not read). `every_script=True` maps every
+    Unicode decimal digit (Arabic-Indic ٤٨٢١ too), for a PIN, which is compared and
+    never shown or scheduled. Superscripts and circled numbers ("²", "①") are not
+    decimal digits and are never mapped.
     """
     if text.isascii():
         return text
-    return "".join(
-        str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch for ch in text
-    )
+    if every_script:
+        return "".join(
+            str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch
+            for ch in text
+        )
+    return text.translate(_TO_ASCII)
+
+
+def is_ascii_number(text: str) -> bool:
+    """True for a non-empty run of 0-9 once `ascii_digits` has mapped the region's digits.
+
+    `str.isdigit` is not this: it accepts "²" and "①", which `int()` then refuses,
+    and one such message must never raise outside a handler. Read the value with
+    `int(ascii_digits(text))`.
+    """
+    mapped = ascii_digits(text)
+    return mapped.isascii() and mapped.isdigit()

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core import zones
 from bot.core.errors import UserError
+from bot.core.text import ascii_digits
 
 _HHMM = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 #: Names in the zone list that are not places a person lives in.
@@ -30,14 +31,14 @@ _EXCLUDED_ZONES = frozenset({"localtime", "factory"})
 def parse_hhmm(text: str) -> time:
     """Parse `H:MM` or `HH:MM` (00:00-23:59) into a naive `time`.
 
-    ASCII digits only, so look-alike digits from other scripts are refused rather
-    than silently read.
+    ASCII digits, or the region's digits (`text.ascii_digits`); look-alike digits from
+    other scripts are refused rather than silently read.
 
     Raises:
         UserError: `time.invalid` (param `value`, at most 20 characters).
     """
     cleaned = text.strip()
-    match = _HHMM.fullmatch(cleaned)
+    match = _HHMM.fullmatch(ascii_digits(cleaned))
     if match is not None:
         hour, minute = int(match.group(1)), int(match.group(2))
         if hour <= 23 and minute <= 59:

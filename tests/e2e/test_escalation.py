@@ -302,7 +302,7 @@ async def test_sos_reply_counts_only_the_people_reached(sqlite_url: str) -> None
         await s.contacts("alice", "bob")
         s.fake.fail_next(RecipientUnreachable("bot was blocked by the user"), 10, chat="bob")
         assert await s.say("alice", "/sos") == [
-            "Your alert is being sent to 1 people. I will tell you when it has reached them. "
+            "Your alert is being sent to 1 person. I will tell you when it has reached them. "
             "Stay as safe as you can.",
             "Your SOS could not reach any of the 1 people it was sent to. The service's "
             "operators have been told. If you can, contact someone you trust another way.",
@@ -343,7 +343,7 @@ async def test_a_long_sos_raises_the_alert_with_its_text_cut(sqlite_url: str) ->
         await s.contacts("alice", "bob")
         words = "stopped at the checkpoint, they have my passport. " * 60  # ~3,000 characters
         reply = await s.say("alice", "/sos " + words)
-        assert reply[0].startswith("Your alert is being sent to 1 people")
+        assert reply[0].startswith("Your alert is being sent to 1 person")
         [alert] = s.new("bob")
         assert alert.startswith("SOS: Alice asked for help just now.")
         assert "Their message: stopped at the checkpoint, they have my passport." in alert

@@ -113,7 +113,7 @@ async def test_the_prompts_help_button_is_an_sos(sqlite_url: str) -> None:
         await h.say("alice", "/checkin daily 09:00")
         await h.advance(hours=1)
         assert has(h.new_for("alice"), "2. I need help")
-        assert has(await h.say("alice", "2"), "Your alert is being sent to 1 people")
+        assert has(await h.say("alice", "2"), "Your alert is being sent to 1 person")
         assert h.new_for("bob")[0].startswith("SOS: Alice asked for help just now.")
 
 

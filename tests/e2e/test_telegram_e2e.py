@@ -181,7 +181,7 @@ async def test_the_prompts_i_need_help_button_alerts_at_once(tg: TelegramSide) -
     tg.clear()
 
     reply = await tg.press(TINA, "I need help")
-    assert has(reply, "Your alert is being sent to 1 people")
+    assert has(reply, "Your alert is being sent to 1 person")
     [sos] = tg.new_for(TOMAS)
     assert sos.startswith("SOS: Tina asked for help just now.")
     assert tg.labels(TOMAS.id, tg.last_message_id(TOMAS.id, "SOS")) == [

@@ -122,7 +122,7 @@ async def test_scared_offers_to_tell_the_contacts_and_tells_them_when_chosen(
             "\n\n1. Tell my contacts"
         ]
         assert h.new_for("bob") == []  # offered, never forced
-        assert await h.say("alice", "1") == ["Done. 1 of your trusted contacts were told."]
+        assert await h.say("alice", "1") == ["Done. I told 1 trusted contact."]
         assert h.new_for("bob") == [
             "Alice checked in as safe, and says they feel scared. They wanted you to know. "
             "Maybe get in touch."
@@ -144,7 +144,7 @@ async def test_a_coerced_answer_looks_the_same_but_reaches_nobody(sqlite_url: st
         assert len(bob_alerted) == 1 and bob_alerted[0].startswith("SOS (silent)")
         assert await h.say("alice", "2") == [ASK_FEELING]
         assert await h.say("alice", "3")  # Scared: offered as always
-        assert await h.say("alice", "1") == ["Done. 1 of your trusted contacts were told."]
+        assert await h.say("alice", "1") == ["Done. I told 1 trusted contact."]
         assert h.new_for("bob") == []  # ... but nothing was sent
         assert await h.say("alice", "/buddy ask") == ["I asked Bob to check in with you."]
         assert h.new_for("bob") == []

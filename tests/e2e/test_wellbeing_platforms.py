@@ -69,7 +69,7 @@ async def test_telegram_buttons_then_the_picture_through_send_photo(tg: Telegram
     assert tg.labels(TINA.id, asked) == []  # one tap: the question is gone
     assert tg.new_for(TOMAS) == []
     assert await tg.press(TINA, "Tell my contacts") == [
-        "Done. 1 of your trusted contacts were told."
+        "Done. I told 1 trusted contact."
     ]
     assert tg.new_for(TOMAS) == [
         "Tina checked in as safe, and says they are being harassed online. They wanted you to "
@@ -102,7 +102,7 @@ async def test_signal_numbers_then_the_picture_as_an_attachment(sig: SignalSide)
         "Noted. I can tell your trusted contacts that you feel this way. Only if you want."
         "\n\n1. Tell my contacts"
     ]
-    assert await sig.say(DINA, "1") == ["Done. 1 of your trusted contacts were told."]
+    assert await sig.say(DINA, "1") == ["Done. I told 1 trusted contact."]
     assert sig.new_for(SAM) == [
         "Dina checked in as safe, and says they feel scared. They wanted you to know. "
         "Maybe get in touch."
