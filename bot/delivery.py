@@ -258,6 +258,12 @@ class Delivery:
                 [(r.row.alert_id, *await failover.first_address(session, r.row))
                  for r in results if r.status == "sent" and r.row.alert_id is not None],
             )  # fmt: skip
+            await engine.delivered(  # the answer clock starts when the defender can see it
+                session,
+                [(r.row.checkin_id, r.row.kind == MessageKind.REMINDER) for r in results
+                 if r.status == "sent" and r.row.checkin_id is not None],
+                now,
+            )  # fmt: skip
             for r in results:
                 row = r.row
                 found_another_way = False

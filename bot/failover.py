@@ -63,6 +63,7 @@ async def fail_over(
             user_id=row.user_id,
             dedupe_key=f"{_PREFIX}{row.id}:{address.platform}",
             alert_id=row.alert_id,
+            checkin_id=row.checkin_id,
         )
     if queued:
         log.warning(

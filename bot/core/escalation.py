@@ -66,6 +66,10 @@ class Case:
     repeats_sent: int = 0
     alerted_at: datetime | None = None  # when the alerted were last told (repeat base)
     phone_ok_at: datetime | None = None  # an OK from the phone after an SOS/duress
+    #: the answer window of a check-in whose prompt is tracked (None: no prompt, a timer)
+    window: timedelta | None = None
+    deadline: datetime | None = None  # the answer is due (from the prompt's acceptance)
+    prompted_at: datetime | None = None  # when the platform accepted the prompt
 
     @property
     def is_open(self) -> bool:
@@ -107,6 +111,7 @@ class Plan:
     reply: str | None = None  # catalog key for the person who acted
     tell_operators: bool = False  # nobody at any level could be reached
     action: str = ""  # the log action
+    prompt_undelivered: bool = False  # the prompt never reached the defender: tell operators
 
     @property
     def levels(self) -> tuple[int, ...]:
@@ -169,6 +174,8 @@ def on_tick(
         return None
     if paused and c.state != State.MISSED:
         return Plan(c, replace(c, state=State.CANCELLED, next_action_at=None), action="paused")
+    if c.state == State.PENDING and awaits_prompt(c):
+        return _prompt_held(c, now, reach, policy)
     if c.state == State.PENDING:
         after = replace(c, state=State.LATE, next_action_at=now + c.grace)
         return Plan(c, after, reply="reminder", action="checkin.remind")
@@ -177,8 +184,50 @@ def on_tick(
     return _open_alert(c, now, reach, policy)
 
 
-def _first_alert(c: Case, now: datetime, reach: Reach, policy: Policy) -> Plan:
-    kind = "timer" if c.kind == Kind.TIMER else "missed"
+def awaits_prompt(c: Case) -> bool:
+    """The check-in's prompt has not reached the defender yet: its answer clock has not started."""
+    return c.window is not None and c.prompted_at is None and c.state == State.PENDING
+
+
+def _prompt_held(c: Case, now: datetime, reach: Reach, policy: Policy) -> Plan:
+    """The answer is due, but the platform has not accepted the prompt (held back, refused).
+
+    The defender cannot answer what they have not seen: no reminder, no "missed"
+    alert. At the time a missed alert would go (deadline + grace), the people who
+    would be alerted hear the truth instead: "we could not reach <name> to ask",
+    and the operators are told. Once the prompt arrives, the defender gets the full
+    window from its delivery (`on_delivered`).
+    """
+    due = (c.deadline or c.next_action_at or now) + c.grace
+    if now < due:
+        return Plan(c, replace(c, next_action_at=due), action="checkin.prompt_held")
+    plan = _first_alert(c, now, reach, policy, kind="unreached")
+    return replace(plan, prompt_undelivered=True)
+
+
+def on_delivered(c: Case, at: datetime, *, reminder: bool = False) -> Plan | None:
+    """The platform accepted the check-in's prompt (or reminder) at `at`.
+
+    The window (and the grace after a reminder) counts from then: the next action
+    moves later if the message was held back. Only the first acceptance counts.
+    """
+    if reminder:
+        if c.state != State.LATE or c.next_action_at is None:
+            return None
+        if c.next_action_at >= at + c.grace:
+            return None
+        return Plan(c, replace(c, next_action_at=at + c.grace), action="checkin.reminded")
+    if c.window is None or c.prompted_at is not None:
+        return None
+    after = replace(c, prompted_at=at)
+    if c.state == State.PENDING:
+        deadline = max(c.deadline or at, at + c.window)
+        after = replace(after, deadline=deadline, next_action_at=deadline)
+    return Plan(c, after, action="checkin.prompted")
+
+
+def _first_alert(c: Case, now: datetime, reach: Reach, policy: Policy, *, kind: str = "") -> Plan:
+    kind = kind or ("timer" if c.kind == Kind.TIMER else "missed")
     missed = replace(c, state=State.MISSED, alerted_at=now, repeats_sent=0)
     if reach.level1:
         level2_at = now + c.level2_after if reach.level2 else None

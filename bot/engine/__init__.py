@@ -43,6 +43,7 @@ __all__ = [
     "Outcome",
     "acknowledge",
     "answer",
+    "delivered",
     "emergency",
     "left",
     "policy_of",
@@ -78,6 +79,8 @@ def case_of(row: Any) -> Case:
         level2_after=timedelta(seconds=row.level2_after_s), acked_by=row.acked_by,
         acked_at=row.acked_at, level2_at=row.level2_at, repeats_sent=row.repeats_sent,
         alerted_at=row.alerted_at, phone_ok_at=row.phone_ok_at,
+        window=timedelta(seconds=row.window_s) if row.window_s is not None else None,
+        deadline=row.deadline_at, prompted_at=row.prompted_at,
     )  # fmt: skip
 
 
@@ -146,6 +149,12 @@ async def _log(
     session: AsyncSession, settings: Settings, checkin_id: int, plan: Plan, now: datetime
 ) -> None:
     """Log the plan; when nobody at any level can be reached, tell the operators."""
+    if plan.prompt_undelivered:  # the defender was never asked: the operators must know
+        await report(
+            session, settings, OpsEvent.PROMPT_UNDELIVERABLE, now,
+            dedupe=f"prompt:{checkin_id}", checkin_id=checkin_id,
+            platform=await checkin_store.platform_of(session, checkin_id),
+        )  # fmt: skip
     if plan.tell_operators:
         await report(
             session, settings, OpsEvent.ALERT_UNREACHABLE, now,
@@ -172,7 +181,9 @@ async def tick_batch(
     """
     policy = policy_of(settings)
     users = await user_store.pause_of(session, {r.user_id for r in rows})
-    escalating = [r.user_id for r in rows if r.state != State.PENDING]
+    escalating = [
+        r.user_id for r in rows if r.state != State.PENDING or core.awaits_prompt(case_of(r))
+    ]
     reaches = await reach_many(session, escalating)  # only escalation needs it
     done = 0
     quiet: list[tuple[Row[Any], Plan]] = []
@@ -340,6 +351,24 @@ async def left(
 
 
 # -- send outcomes -----------------------------------------------------------------
+
+
+async def delivered(
+    session: AsyncSession, checkin_ids: list[tuple[int, bool]], now: datetime
+) -> int:
+    """Prompts (`False`) and reminders (`True`) the platform accepted at `now`.
+
+    The answer window and the grace count from the moment the defender can see
+    the message, not from when it was queued. Returns check-ins moved.
+    """
+    reminder_of = dict(checkin_ids)
+    rows = await checkin_store.checkins_for_update(session, list(reminder_of))
+    plans = [
+        (row.id, plan)
+        for row in rows
+        if (plan := core.on_delivered(case_of(row), now, reminder=reminder_of[row.id]))
+    ]
+    return await checkin_store.record_delivery(session, [(i, p.before, p.after) for i, p in plans])
 
 
 async def sent(session: AsyncSession, alert_chats: list[tuple[int, str, str]]) -> None:

@@ -92,6 +92,8 @@ async def _prompt(session: AsyncSession, rt: Runtime, fresh: dict[int, int], now
             prompt(addresses[uid], langs.get(uid, "en"), c.response_window, c.grace, reaches[uid]),
             uid,
             f"prompt:{checkin_id}:after:{now.isoformat()}",
+            None,
+            checkin_id,
         )
         for uid, checkin_id in fresh.items()
         if uid in addresses

@@ -72,13 +72,15 @@ async def run_once(rt: Runtime, now: datetime | None = None, batch: int = BATCH)
     report = TickReport()
     async with transaction(rt.sessions) as session:
         schedules_due, checkins_due, pauses_due = await claims.what_is_due(session, now)
-    while schedules_due and (n := await _schedule_batch(rt, now, batch)) is not None:
-        report.prompts += n[0]
-        if n[1] < batch:
-            break
+    # Alerts before prompts: escalations are queued (and committed) first, so a delivery
+    # worker running beside this tick never sees a prompt before the alerts due with it.
     while checkins_due and (m := await _checkin_batch(rt, now, batch)) is not None:
         report.steps += m[0]
         if m[1] < batch:
+            break
+    while schedules_due and (n := await _schedule_batch(rt, now, batch)) is not None:
+        report.prompts += n[0]
+        if n[1] < batch:
             break
     if pauses_due:
         report.pauses_ended = await _pause_ends(rt, now)
@@ -137,6 +139,8 @@ async def _checkin_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, i
                 ),
                 row.user_id,
                 f"remind:{row.id}",
+                None,
+                row.id,
             )  # fmt: skip
             for row in reminding
             if row.user_id in addresses

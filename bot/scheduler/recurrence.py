@@ -112,6 +112,7 @@ async def materialise(
                 state=State.PENDING.value, level=0, next_action_at=deadline,
                 grace_s=int(grace.total_seconds()),
                 level2_after_s=int(level2_after.total_seconds()), duress=False, created_at=now,
+                window_s=int(window.total_seconds()),
             )
         )  # fmt: skip
     await checkin_store.advance_schedules(session, rt.worker_id, moves)
@@ -125,7 +126,7 @@ async def materialise(
         if address is not None:
             window, grace = window_of[schedule_id]
             out = prompt(address, users[user_id].lang, window, grace, reaches[user_id])
-            messages.append((out, user_id, f"prompt:{checkin_id}"))
+            messages.append((out, user_id, f"prompt:{checkin_id}", None, checkin_id))
     return await outbox.enqueue_many(session, messages, now=now)
 
 

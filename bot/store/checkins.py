@@ -206,6 +206,51 @@ async def apply_plans(session: AsyncSession, plans: Sequence[tuple[int, Case, Ca
     await session.execute(stmt, params)
 
 
+async def checkins_for_update(session: AsyncSession, ids: Sequence[int]) -> Sequence[Checkin]:
+    """Several check-ins, locked until the transaction ends (PostgreSQL)."""
+    if not ids:
+        return []
+    stmt = select(Checkin).where(Checkin.id.in_(ids)).order_by(Checkin.id).with_for_update()
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def record_delivery(session: AsyncSession, plans: Sequence[tuple[int, Case, Case]]) -> int:
+    """Write when a prompt reached the defender and the answer clock it starts.
+
+    Conditional on the state and next action time the decision saw; returns rows moved.
+    """
+    moved = 0
+    for row_id, before, after in plans:
+        stmt = (
+            update(Checkin)
+            .where(
+                Checkin.id == row_id,
+                Checkin.state == before.state.value,
+                _same(Checkin.next_action_at, before.next_action_at),
+            )
+            .values(
+                next_action_at=after.next_action_at,
+                deadline_at=after.deadline or before.deadline,
+                prompted_at=after.prompted_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        moved += int((await session.execute(stmt)).rowcount or 0)
+    return moved
+
+
+async def platform_of(session: AsyncSession, checkin_id: int) -> str:
+    """The platform a check-in's defender is reached on (their last used one), or "?"."""
+    stmt = (
+        select(Identity.platform)
+        .join(Checkin, Checkin.user_id == Identity.user_id)
+        .where(Checkin.id == checkin_id)
+        .order_by(Identity.last_seen_at.desc(), Identity.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none() or "?"
+
+
 def _same(column: Any, value: Any) -> Any:
     return column.is_(None) if value is None else column == value
 

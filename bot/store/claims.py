@@ -31,12 +31,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.model import PRIORITY, MessageKind
 from bot.store.models import Checkin, Outbox, Schedule, User
 
 #: How long a claimed row stays ours before another worker may take it.
 DEFAULT_LEASE = timedelta(seconds=60)
 
 _OPEN = ("pending", "late", "missed")
+#: Priorities from here on are routine traffic (notices, prompts): never ahead of an alert.
+ROUTINE = PRIORITY[MessageKind.INFO]
 
 
 def claimable(inner: Select[Any], dialect: str) -> ScalarSelect[Any]:
@@ -169,8 +172,24 @@ def outbox_claim_statement(
         and_(Outbox.status == "pending", Outbox.next_attempt_at <= now),
         and_(Outbox.status == "sending", Outbox.lease_until < now),
     )
+    later = Outbox.__table__.alias("later")
+    alert_behind = (  # an alert waits behind this message in its own chat: let it through
+        select(later.c.id)
+        .where(
+            later.c.platform == Outbox.platform,
+            later.c.chat_id == Outbox.chat_id,
+            later.c.id > Outbox.id,
+            later.c.priority == PRIORITY[MessageKind.ALERT],
+            later.c.status == "pending",
+        )
+        .exists()
+    )
+    routine_may_go = or_(Outbox.priority < ROUTINE, ~_alert_waiting(now), alert_behind)
     inner = (
-        select(Outbox.id).where(ready, ~blocked).order_by(Outbox.priority, Outbox.id).limit(limit)
+        select(Outbox.id)
+        .where(ready, ~blocked, routine_may_go)
+        .order_by(Outbox.priority, Outbox.id)
+        .limit(limit)
     )
     return (
         update(Outbox)
@@ -183,6 +202,35 @@ def outbox_claim_statement(
         )
         .returning(*Outbox.__table__.c)
         .execution_options(synchronize_session=False)
+    )
+
+
+def _alert_waiting(now: datetime) -> Any:
+    """An alert message is in flight, or ready to go and first in its chat.
+
+    Uncorrelated, so the database evaluates it once per claim. While it holds, no
+    routine message (prompt, notice) is claimed: a burst of alerts is on the wire
+    before any routine traffic, even with several claims in flight at once. An alert
+    waiting for a retry time does not hold routine traffic back.
+    """
+    alert = Outbox.__table__.alias("alert")
+    first = Outbox.__table__.alias("first_in_chat")
+    earlier = (
+        select(first.c.id)
+        .where(
+            first.c.platform == alert.c.platform,
+            first.c.chat_id == alert.c.chat_id,
+            first.c.id < alert.c.id,
+            first.c.status.in_(("pending", "sending")),
+        )
+        .exists()
+    )
+    in_flight = and_(alert.c.status == "sending", alert.c.lease_until >= now)
+    ready = and_(alert.c.status == "pending", alert.c.next_attempt_at <= now, ~earlier)
+    return (
+        select(alert.c.id)
+        .where(alert.c.priority == PRIORITY[MessageKind.ALERT], or_(in_flight, ready))
+        .exists()
     )
 
 

@@ -186,6 +186,10 @@ class Checkin(Base):
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: an OK from the phone after an SOS or duress alert (which stays open)
     phone_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the answer window of a prompted check-in (NULL: no prompt is tracked, e.g. a timer)
+    window_s: Mapped[int | None] = mapped_column(Integer)
+    #: when the platform accepted the prompt: the window counts from here (NULL: not yet)
+    prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -296,6 +300,10 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    #: the check-in a prompt or reminder asks about (its acceptance starts the answer clock)
+    checkin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkins.id", ondelete="SET NULL"), index=True
+    )
 
 
 class ChatChoices(Base):

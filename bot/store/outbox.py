@@ -73,9 +73,10 @@ async def enqueue(
     user_id: int | None = None,
     dedupe_key: str | None = None,
     alert_id: int | None = None,
+    checkin_id: int | None = None,
 ) -> bool:
     """Queue a message in the caller's transaction. False if its dedupe key was taken."""
-    values = _row(out, now, user_id, dedupe_key, alert_id)
+    values = _row(out, now, user_id, dedupe_key, alert_id, checkin_id)
     stmt = dialect_insert(session, Outbox).values(**values)
     if dedupe_key is not None:
         stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -89,7 +90,10 @@ async def enqueue_many(
     *,
     now: datetime,
 ) -> int:
-    """Queue many `(message, user_id, dedupe_key[, alert_id])` in the caller's transaction.
+    """Queue many `(message, user_id, dedupe_key[, alert_id[, checkin_id]])` at once.
+
+    In the caller's transaction; `checkin_id` is the check-in a prompt or reminder
+    asks about.
 
     One executemany (sent as multi-row INSERTs by SQLAlchemy's "insertmanyvalues")
     instead of one statement each, so a tick's burst of prompts costs a few round
@@ -98,7 +102,7 @@ async def enqueue_many(
     if not items:
         return 0
     rows = [
-        _row(out, now, user_id, key, rest[0] if rest else None)
+        _row(out, now, user_id, key, *(list(rest) + [None, None])[:2])
         for out, user_id, key, *rest in items
     ]
     table = Outbox.__table__
@@ -111,7 +115,12 @@ async def enqueue_many(
 
 
 def _row(
-    out: Outgoing, now: datetime, user_id: int | None, dedupe_key: str | None, alert_id: int | None
+    out: Outgoing,
+    now: datetime,
+    user_id: int | None,
+    dedupe_key: str | None,
+    alert_id: int | None,
+    checkin_id: int | None = None,
 ) -> dict[str, Any]:
     return {
         "dedupe_key": dedupe_key,
@@ -126,6 +135,7 @@ def _row(
         "next_attempt_at": now,
         "created_at": now,
         "alert_id": alert_id,
+        "checkin_id": checkin_id,
     }
 
 

@@ -280,6 +280,7 @@ async def test_priority_order_alert_reply_reminder_info_prompt(sessions: Session
             claimed += [
                 r.id for r in await outbox.claim_batch(session, worker="w", now=NOW, limit=1)
             ]
+            await outbox.mark_sent(session, claimed[-1], "w", NOW)  # routine waits for alerts
     assert claimed == list(reversed(ids))
 
 

@@ -176,3 +176,34 @@ async def test_message_bodies_are_encrypted_at_rest(sessions: Sessions) -> None:
         )
     finally:
         crypto.configure("")
+
+
+async def test_no_routine_message_is_claimed_while_an_alert_waits_or_is_in_flight(
+    sessions: Sessions,
+) -> None:
+    """Alerts go before routine prompts, even with claims overlapping (issue 9)."""
+    carol, dana = Address("fake", "carol"), Address("fake", "dana")
+    async with transaction(sessions) as session:
+        await outbox.enqueue(session, message("prompt", to=carol, kind=MessageKind.PROMPT), now=NOW)
+        await outbox.enqueue(session, message("ALERT", kind=MessageKind.ALERT), now=NOW)
+        await outbox.enqueue(session, message("reply", to=dana), now=NOW)
+    prompt_id, alert_id, reply_id = [r.id for r in await rows(sessions)]
+    # the alert is ready: this claim takes it (and the reply), not the prompt
+    assert sorted(await claim(sessions, worker="a")) == [alert_id, reply_id]
+    assert await claim(sessions, worker="b") == []  # the alert is on the wire: still held
+    async with transaction(sessions) as session:
+        assert await outbox.mark_sent(session, alert_id, "a", NOW)
+    assert await claim(sessions, worker="b") == [prompt_id]
+
+
+async def test_an_alert_waiting_for_its_retry_time_does_not_hold_routine_traffic(
+    sessions: Sessions,
+) -> None:
+    carol = Address("fake", "carol")
+    async with transaction(sessions) as session:
+        await outbox.enqueue(session, message("ALERT", kind=MessageKind.ALERT), now=NOW)
+    [alert_id] = await claim(sessions)
+    async with transaction(sessions) as session:
+        await outbox.mark_retry(session, alert_id, "w", NOW + timedelta(minutes=5), "5xx")
+        await outbox.enqueue(session, message("prompt", to=carol, kind=MessageKind.PROMPT), now=NOW)
+    assert len(await claim(sessions)) == 1  # the prompt goes; the alert retries later
