@@ -38,6 +38,9 @@ class Sender:
     platform: str
     user_id: str
     display_name: str = ""
+    #: The language the person's app is set to, as the platform reports it (Telegram's
+    #: `from.language_code`, an IETF tag such as "th" or "pt-br"); "" when unknown.
+    language_code: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from bot.core.commands import Command
 from bot.core.errors import UserError
+from bot.core.model import Choice
 from bot.core.schedules import next_due, parse_schedule
 from bot.core.times import parse_timezone
 from bot.handlers import contacts
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
-from bot.i18n import languages
+from bot.i18n import NATIVE_NAMES, language_hint, languages, match_language
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import groups as group_store
 
 
 async def first_contact(ctx: Ctx) -> None:
-    """On first contact: what the operator and the platform can see, in plain words."""
-    await ctx.reply("start.welcome")
+    """On first contact: what the operator and the platform can see, in plain words.
+
+    The language is the app's (Telegram's `language_code`) when it is one of ours;
+    otherwise the welcome is in English and says, in each of our languages, how to
+    choose it.
+    """
+    chosen = match_language(ctx.incoming.sender.language_code)
+    if chosen is not None:
+        ctx.user.lang = chosen
+        await ctx.reply("start.welcome")
+    else:
+        await ctx.reply_text(ctx.t("start.welcome") + "\n\n" + language_hint())
     await ctx.reply(
         f"privacy.{ctx.platform}" if ctx.platform in ("telegram", "signal") else "privacy.other"
     )
@@ -88,17 +99,31 @@ async def tz(ctx: Ctx, cmd: Command) -> None:
     await ctx.reply("tz.set", tz=zone.key)
 
 
+def _listed() -> str:
+    return ", ".join(f"{NATIVE_NAMES[code]} ({code})" for code in languages())
+
+
 async def lang(ctx: Ctx, cmd: Command) -> None:
-    """Show or choose the language."""
-    available = languages()
-    wanted = cmd.args.strip().lower()
+    """Show the languages by their own names, with a button each; `/lang CODE` chooses one.
+
+    The code (`th`), a tag (`th-TH`) or the language's own name (`ไทย`) are understood.
+    """
+    wanted = cmd.args.strip()
     if not wanted:
-        await ctx.reply("lang.show", lang=ctx.lang, available=", ".join(available))
+        codes = languages()
+        rows = tuple(
+            tuple(Choice(NATIVE_NAMES[code], f"/lang {code}") for code in codes[i : i + 3])
+            for i in range(0, len(codes), 3)
+        )
+        name = NATIVE_NAMES.get(ctx.lang, ctx.lang)
+        await ctx.reply("lang.show", lang=name, available=_listed(), choices=rows)
         return
-    if wanted not in available:
-        raise UserError("lang.unknown", available=", ".join(available))
-    ctx.user.lang = wanted
-    await ctx.reply("lang.set", lang=wanted)
+    by_name = {NATIVE_NAMES[code].casefold(): code for code in languages()}
+    chosen = by_name.get(wanted.casefold()) or match_language(wanted)
+    if chosen is None:
+        raise UserError("lang.unknown", available=_listed())
+    ctx.user.lang = chosen
+    await ctx.reply("lang.set", lang=NATIVE_NAMES[chosen])
 
 
 #: The commands this module answers.

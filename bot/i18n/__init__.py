@@ -110,6 +110,21 @@ def languages() -> tuple[str, ...]:
     return tuple(code for code in NATIVE_NAMES if code == DEFAULT_LANG or po_path(code).is_file())
 
 
+def match_language(tag: str) -> str | None:
+    """Our language for an IETF tag from a platform ("th", "th-TH", "ne_NP"), or None."""
+    primary = tag.strip().replace("_", "-").split("-")[0].lower()
+    return primary if primary and primary in languages() else None
+
+
+def language_hint() -> str:
+    """One line per language we speak (English aside), in that language: how to choose it."""
+    return "\n".join(
+        t("lang.hint", code, name=NATIVE_NAMES[code], code=code)
+        for code in languages()
+        if code != DEFAULT_LANG
+    )
+
+
 def _fill(text: str, source: str, params: dict[str, Any]) -> str:
     if not params:
         return text

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.core.model import Address, Attachment, Outgoing
-from bot.i18n import t
+from bot.i18n import language_hint, t
 from bot.transports.console import ConsoleTransport
 from tests.support.clock import FakeClock
 from tests.support.harness import Harness, contact_link
@@ -219,7 +219,8 @@ async def test_the_console_writes_an_attachment_to_a_file(tmp_path: Path) -> Non
 async def test_someone_whose_first_message_is_in_a_group_gets_the_notice_in_private(
     sqlite_url: str,
 ) -> None:
-    notice = [t("start.welcome", "en"), t("privacy.other", "en")]
+    # No app language on the console: English, with how to choose each other language.
+    notice = [t("start.welcome", "en") + "\n\n" + language_hint(), t("privacy.other", "en")]
     async with Harness(sqlite_url, FakeClock(T0)) as h:
         await h.say("olga", "/group_new Team")
         h.clear()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
 
+from bot.i18n import language_hint
 from bot.store.db import transaction
 from bot.store.models import Checkin, GroupMember, User
 from bot.store.users import find_user
@@ -256,7 +257,7 @@ async def test_invite_is_single_use_expires_and_can_be_revoked(sqlite_url: str) 
 def _welcome() -> list[str]:
     return [
         "Welcome to Holdfast. I send you safety check-ins, and if you do not answer, "
-        "I alert the people you trust.",
+        "I alert the people you trust.\n\n" + language_hint(),
         "Before you start: whoever runs this bot can read what you send it. "
         "Only share what your contacts need.",
     ]

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.model import Outgoing
+from bot.i18n import language_hint
 from bot.store import outbox as outbox_store
 from bot.store.models import Checkin, Outbox, ProcessedInbound
 from tests.support.clock import FakeClock
@@ -41,7 +42,7 @@ PAT = TelegramUser("Pat", 929292)
 NINE = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # everyone here keeps the default zone, UTC
 FIRST_CONTACT = [
     "Welcome to Holdfast. I send you safety check-ins, and if you do not answer, I alert "
-    "the people you trust.",
+    "the people you trust.\n\n" + language_hint(),  # the fake's users send no language_code
     "Before you start: Telegram bot chats are NOT end-to-end encrypted. Telegram and whoever "
     "runs this bot can read what you send here. If you are at high risk, use Holdfast on "
     "Signal instead.",

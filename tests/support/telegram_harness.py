@@ -40,6 +40,8 @@ class TelegramUser:
 
     name: str
     id: int
+    #: The language the person's Telegram app is set to (sent as `from.language_code`).
+    language_code: str | None = None
 
 
 class MigratingFake(FakeTelegram):
@@ -97,6 +99,7 @@ class TelegramSide:
 
     async def push(self, who: TelegramUser, text: str, **kw: Any) -> int:
         """`who` sends `text` (kw as `FakeTelegram.push_text`); wait until it is handled."""
+        kw.setdefault("language_code", who.language_code)
         update_id = self.fake.push_text(who.id, text, first_name=who.name, **kw)
         await handled(self.h, "telegram", str(update_id))
         return update_id
@@ -121,7 +124,8 @@ class TelegramSide:
         chat_id = chat or who.id
         found_id, data = self.button(chat_id, label, message_id)
         update_id = self.fake.push_callback(
-            who.id, data, found_id, chat_id=chat_id, first_name=who.name
+            who.id, data, found_id, chat_id=chat_id, first_name=who.name,
+            language_code=who.language_code,
         )
         await handled(self.h, "telegram", str(update_id))
         await self.h.deliver()

@@ -52,7 +52,7 @@ def _from_message(
     elif text is not None:  # privately, "/ok@OtherBot" stays as typed
         text = command_for_us(text, bot_username) or text
     return Incoming(
-        sender=Sender(PLATFORM, str(user.id), user.full_name),
+        sender=Sender(PLATFORM, str(user.id), user.full_name, user.language_code or ""),
         chat=Address(PLATFORM, str(message.chat.id)),
         is_private=private,
         text=text or "",
@@ -69,7 +69,12 @@ def _from_callback(update_id: int, query: CallbackQuery) -> Incoming | None:
         # No message: an inline-mode button, which this bot never sends.
         return None
     return Incoming(
-        sender=Sender(PLATFORM, str(query.from_user.id), query.from_user.full_name),
+        sender=Sender(
+            PLATFORM,
+            str(query.from_user.id),
+            query.from_user.full_name,
+            query.from_user.language_code or "",
+        ),
         chat=Address(PLATFORM, str(message.chat.id)),
         is_private=message.chat.type == ChatType.PRIVATE,
         text="",

@@ -207,11 +207,13 @@ class FakeTelegram:
         edited: bool = False,
         forwarded: bool = False,
         is_bot: bool = False,
+        language_code: str | None = None,
     ) -> int:
         """Queue a text message from a person (or a bot, with is_bot); returns the update id."""
         return self.push_raw(
             self.text_update(
-                user_id, text, chat_id, chat_type, first_name, last_name, edited, forwarded, is_bot
+                user_id, text, chat_id, chat_type, first_name, last_name, edited, forwarded,
+                is_bot, language_code,
             )
         )
 
@@ -226,9 +228,12 @@ class FakeTelegram:
         edited: bool = False,
         forwarded: bool = False,
         is_bot: bool = False,
+        language_code: str | None = None,
     ) -> JSON:
         """The update `push_text` would queue, without queueing it (for webhook POSTs)."""
-        message = self._incoming_message(user_id, chat_id, chat_type, first_name, last_name, is_bot)
+        message = self._incoming_message(
+            user_id, chat_id, chat_type, first_name, last_name, is_bot, language_code
+        )
         message["text"] = text
         if text.startswith("/"):
             command = text.split()[0] if text.split() else text
@@ -268,6 +273,7 @@ class FakeTelegram:
         message_id: int,
         chat_id: int | None = None,
         first_name: str = "Ada",
+        language_code: str | None = None,
     ) -> int:
         """A button press on message `message_id` in `chat_id` (default: the user's chat)."""
         chat = user_id if chat_id is None else chat_id
@@ -285,7 +291,7 @@ class FakeTelegram:
             "chat_instance": f"ci{chat}",
             "data": data,
             "message": message,
-            "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+            "from": _user(user_id, False, first_name, None, language_code),
         }
         return self.push_raw({"callback_query": query})
 
@@ -470,6 +476,7 @@ class FakeTelegram:
         first_name: str,
         last_name: str | None,
         is_bot: bool,
+        language_code: str | None = None,
     ) -> JSON:
         if chat_id is None:
             if chat_type != "private":
@@ -479,9 +486,7 @@ class FakeTelegram:
         chat["type"] = chat_type
         if chat_type == "private":
             self._known_users.add(user_id)
-        sender: JSON = {"id": user_id, "is_bot": is_bot, "first_name": first_name}
-        if last_name:
-            sender["last_name"] = last_name
+        sender = _user(user_id, is_bot, first_name, last_name, language_code)
         return {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -810,3 +815,18 @@ def _image_size(data: bytes) -> tuple[int, int]:
     if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
         return 320, 240
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _user(
+    user_id: int, is_bot: bool, first_name: str, last_name: str | None, language_code: str | None
+) -> JSON:
+    """A Bot API `User` as it appears in `from`: `last_name` and `language_code` are optional
+    fields, present only when known (core.telegram.org/bots/api#user: "language_code:
+    Optional. IETF language tag of the user's language"; real clients send the app's
+    language, e.g. "th", "en", "pt-br", on messages and callback queries alike)."""
+    user: JSON = {"id": user_id, "is_bot": is_bot, "first_name": first_name}
+    if last_name:
+        user["last_name"] = last_name
+    if language_code:
+        user["language_code"] = language_code
+    return user

@@ -1,0 +1,114 @@
+"""Issue 15 as people meet it: the region's languages, through the real Telegram transport.
+
+A Telegram app tells the bot its language (`from.language_code`); the bot answers in
+it from the first message when it is one of ours, and otherwise in English with a line
+per language saying how to choose it. `/lang` lists the languages by their own names,
+as buttons. Times typed in Thai digits set the same check-in as ASCII ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.i18n import NATIVE_NAMES, language_hint, t
+from tests.support.clock import FakeClock
+from tests.support.harness import has, until
+from tests.support.servers.fake_telegram import FakeTelegram
+from tests.support.telegram_harness import TelegramSide, TelegramUser, telegram_app
+
+SOMCHAI = TelegramUser("Somchai", 660001, language_code="th")
+ANON = TelegramUser("Anon", 660002)  # an app that sends no language_code
+PIERRE = TelegramUser("Pierre", 660003, language_code="fr")  # a language we do not have
+LANGS = ("th", "km", "lo", "my", "ne")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def tg(sqlite_url: str, clock: FakeClock, fake: FakeTelegram) -> AsyncIterator[TelegramSide]:
+    async with telegram_app(sqlite_url, clock, fake) as side:
+        yield side
+
+
+def first_line(key: str, lang: str, **params: object) -> str:
+    return t(key, lang, **params).split("\n")[0]
+
+
+async def test_start_with_a_thai_app_answers_in_thai(tg: TelegramSide) -> None:
+    reply = await tg.say(SOMCHAI, "/start")
+    assert reply == [
+        t("start.welcome", "th"),
+        t("privacy.telegram", "th"),
+        t("start.next_steps", "th"),
+    ]
+    assert "Welcome" not in "".join(reply)
+    assert await tg.say(SOMCHAI, "/tz Asia/Bangkok") == [t("tz.set", "th", tz="Asia/Bangkok")]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_first_contact_notice_comes_in_every_language(
+    tg: TelegramSide, lang: str
+) -> None:
+    person = TelegramUser("Dana", 661000 + LANGS.index(lang), language_code=f"{lang}-XX")
+    reply = await tg.say(person, "/tz")
+    assert reply[:2] == [t("start.welcome", lang), t("privacy.telegram", lang)]
+    assert reply[0] != t("start.welcome", "en") and reply[1] != t("privacy.telegram", "en")
+    assert "Telegram" in reply[1] and "Signal" in reply[1]  # the platform named in any script
+
+
+async def test_an_unknown_app_language_gets_english_and_a_line_per_language(
+    tg: TelegramSide,
+) -> None:
+    for person in (ANON, PIERRE):
+        reply = await tg.say(person, "/start")
+        welcome = reply[0]
+        assert welcome.startswith(t("start.welcome", "en"))
+        lines = welcome.split("\n\n", 1)[1].split("\n")
+        assert lines == language_hint().split("\n")
+        assert len(lines) == len(LANGS)
+        for lang, line in zip(LANGS, lines, strict=True):
+            assert line.startswith(NATIVE_NAMES[lang]) and f"/lang {lang}" in line
+        assert await tg.say(person, "/tz") == [t("tz.show", "en", tz="UTC")]  # once only
+
+
+async def test_lang_lists_languages_by_their_own_names_as_buttons(tg: TelegramSide) -> None:
+    await tg.say(ANON, "/start")
+    shown = await tg.say(ANON, "/lang")
+    assert has(shown, "ไทย (th), ខ្មែរ (km), ລາວ (lo), မြန်မာ (my), नेपाली (ne), English (en)")
+    message_id = tg.last_message_id(ANON.id, "Available:")
+    assert tg.labels(ANON.id, message_id) == [
+        ["ไทย", "ខ្មែរ", "ລາວ"], ["မြန်မာ", "नेपाली", "English"]
+    ]
+    for row in tg.markup_of(ANON.id, message_id):
+        for button in row:
+            assert len(button["callback_data"].encode()) <= 64
+    assert await tg.press(ANON, "नेपाली") == [t("lang.set", "ne", lang="नेपाली")]
+    assert await tg.say(ANON, "/tz") == [t("tz.show", "ne", tz="UTC")]
+    assert await tg.say(ANON, "/lang ไทย") == [t("lang.set", "th", lang="ไทย")]
+    assert await tg.say(ANON, "/lang en-GB") == ["Language set to English."]
+    assert await tg.say(ANON, "/lang klingon") == [
+        t("lang.unknown", "en", available="ไทย (th), ខ្មែរ (km), ລາວ (lo), မြန်မာ (my), "
+          "नेपाली (ne), English (en)")
+    ]
+
+
+async def test_a_checkin_set_with_thai_digits_fires_at_that_time(tg: TelegramSide) -> None:
+    await tg.say(SOMCHAI, "/tz Asia/Bangkok")
+    set_reply = await tg.say(SOMCHAI, "/checkin daily ๐๙:๓๐")
+    assert "09:30" in set_reply[0] and "Asia/Bangkok" in set_reply[0]
+    # 09:30 in Bangkok (UTC+7) is 02:30 UTC; the fake clock starts at 06:00 UTC on 1 June.
+    due = datetime(2026, 6, 2, 2, 30, tzinfo=UTC)
+    await until(tg.h, datetime(2026, 6, 2, 2, 15, tzinfo=UTC))
+    assert tg.new_for(SOMCHAI) == []
+    await until(tg.h, due)
+    [prompt] = tg.new_for(SOMCHAI)
+    assert prompt.startswith(first_line("prompt.text", "th"))
+    labels = tg.labels(SOMCHAI.id, tg.last_message_id(SOMCHAI.id, prompt[:10]))
+    assert labels == [[t("prompt.safe", "th"), t("prompt.help", "th")]]
