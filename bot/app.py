@@ -31,6 +31,7 @@ from bot.ops.server import OpsServer
 from bot.runtime import Runtime
 from bot.scheduler.tick import Ticker
 from bot.store import crypto, keycheck
+from bot.store.claims import OUTBOX_LEASE
 from bot.store.db import create_engine, session_factory
 from bot.store.migrate import ensure_schema
 from bot.transports import build_transports
@@ -136,6 +137,8 @@ class App:
         if self.role.ticks:
             # After the backlog is in and before the first tick: an outage is told.
             await tell_if_outage(self.rt)
+            if not sqlite and self._background:
+                await self._elect_senders()
         if self._background:  # tests drive delivery and ticks by hand, with a fake clock
             if self.role.ticks:
                 self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
@@ -171,6 +174,37 @@ class App:
             self.leases.append(lease)
         log.info(
             "transport started", extra={"action": "app.transport_started", "platform": platform}
+        )
+
+    async def _elect_senders(self) -> None:
+        """One sending process per platform, whatever the number of workers.
+
+        A platform's rate limits (Telegram: about 30 messages a second per bot, one a
+        second per chat, 20 a minute per group) hold for the bot, not per process, and
+        alerts must go before prompts across all of them. So on PostgreSQL the workers
+        elect one sender per platform with a lease row (`send:<platform>`): the sender
+        claims that platform's outbox rows and paces them in one place (alerts first);
+        every worker still ticks and queues. The lease is as short as the outbox's, so a
+        killed sender's messages go out from a standby within seconds.
+        """
+        self.delivery.platforms = frozenset()
+        for platform in self.transports:
+            lease = self._send_lease(platform)
+            await lease.step()
+            self.leases.append(lease)
+
+    def _send_lease(self, platform: str) -> Lease:
+        delivery = self.delivery
+
+        async def gain() -> None:
+            delivery.platforms = (delivery.platforms or frozenset()) | {platform}
+            delivery.wake()
+
+        async def loss() -> None:
+            delivery.platforms = (delivery.platforms or frozenset()) - {platform}
+
+        return Lease(
+            self.rt, f"send:{platform}", on_gain=gain, on_loss=loss, ttl=OUTBOX_LEASE, tell=False
         )
 
     async def stop(self, flush: float = 0.0) -> None:

@@ -21,6 +21,13 @@ outcome counts for the recipient as first addressed.
 
 Ordering and priority come from the claim (`store.claims.outbox_claim_statement`):
 alerts first, and at most one message in flight per chat, oldest first.
+
+A claim is a short lease (`claims.OUTBOX_LEASE`), renewed every third of it for
+every message this worker is still sending or recording: a worker that is killed
+stops renewing, and its messages go out from another worker within seconds, in
+their own place in the queue. `platforms` limits what this process claims to the
+platforms it sends for (on PostgreSQL one elected sender per platform, see
+`bot.app`, so the platform's rate limits and alerts-first hold across processes).
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from bot.ops.report import OpsEvent, report
 from bot.runtime import Runtime
 from bot.store import chats, outbox
 from bot.store import checkins as checkin_store
+from bot.store.claims import OUTBOX_LEASE
 from bot.store.db import transaction
 from bot.transports.base import (
     CaptchaRequired,
@@ -88,16 +96,21 @@ class Delivery:
         concurrency: int = 64,
         max_age: timedelta = timedelta(hours=24),
         idle_poll: float = 0.5,
+        lease: timedelta = OUTBOX_LEASE,
     ) -> None:
         self._rt = rt
         self._transports = transports
         self._concurrency = concurrency
         self._max_age = max_age
         self._idle_poll = idle_poll
+        self._lease = lease
         self._wake = asyncio.Event()
         self._stopping = False
         #: claimed silent-alert posts to group chats: outbox id → (alert kind, defender id)
         self._guards: dict[int, tuple[str, str]] = {}
+        self._held: set[int] = set()  # claimed by us, not yet recorded: leases to renew
+        #: Platforms this process may claim messages for; None: every platform.
+        self.platforms: frozenset[str] | None = None
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -125,6 +138,7 @@ class Delivery:
         """
         inflight: set[asyncio.Task[Result]] = set()
         self._stopping = False
+        renewing = asyncio.create_task(self._renew_leases(), name="outbox-lease-renewal")
         try:
             while not self._stopping:
                 free = self._concurrency - len(inflight)
@@ -149,8 +163,30 @@ class Delivery:
                 if done:
                     await self._record_or_wait([task.result() for task in done])
         finally:
+            renewing.cancel()
             for task in inflight:
                 task.cancel()  # their rows' leases expire and they are sent again
+            self._held.clear()
+
+    async def _renew_leases(self) -> None:
+        """Every third of the lease, extend the leases of the messages we still hold.
+
+        If the database is away the leases may run out: another worker may then send
+        those messages too, so duplicates stay bounded by the messages in flight.
+        """
+        every = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            held = sorted(self._held)
+            if not held:
+                continue
+            try:
+                async with transaction(self._rt.sessions) as session:
+                    await outbox.renew(
+                        session, held, self._rt.worker_id, self._rt.clock.now() + self._lease
+                    )
+            except Exception:
+                log.warning("outbox leases not renewed", extra={"action": "delivery.renew_failed"})
 
     async def _record_or_wait(self, results: list[Result]) -> None:
         """Record results, retrying while the database is unreachable.
@@ -173,11 +209,18 @@ class Delivery:
                 delay = min(delay * 2, 5.0)
 
     async def _claim(self, limit: int, now: datetime | None = None) -> list[Row[Any]]:
+        if self.platforms is not None and not self.platforms:
+            return []  # another process sends for every platform we have
         now = now or self._rt.clock.now()
         try:
             async with transaction(self._rt.sessions) as session:
                 rows = await outbox.claim_batch(
-                    session, worker=self._rt.worker_id, now=now, limit=limit
+                    session,
+                    worker=self._rt.worker_id,
+                    now=now,
+                    limit=limit,
+                    lease=self._lease,
+                    platforms=self.platforms,
                 )
                 silent = [k.value for k in escalation.SILENT_KINDS]
                 self._guards.update(await checkin_store.silent_chat_guards(session, rows, silent))
@@ -185,6 +228,7 @@ class Delivery:
             log.exception("outbox claim failed", extra={"action": "delivery.claim_failed"})
             await asyncio.sleep(self._idle_poll)
             return []
+        self._held.update(row.id for row in rows)
         return list(rows)
 
     async def _send(self, row: Row[Any]) -> Result:
@@ -325,6 +369,7 @@ class Delivery:
                         )
             touched = [r.row.alert_id for r in results if r.row.alert_id is not None]
             settled = bool(touched) and bool(await engine.settle(session, touched, now))
+        self._held.difference_update(r.row.id for r in results)
         for r in results:
             self._rt.on_outcome(r.row.platform, r.status)
         if settled or any(r.status in ("moved", "failed") for r in results):

@@ -22,7 +22,7 @@ import fcntl
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -73,6 +73,8 @@ class Lease:
         on_gain: Callable[[], Awaitable[None]],
         on_loss: Callable[[], Awaitable[None]],
         on_change: Callable[[bool], None] = lambda leading: None,
+        ttl: timedelta | None = None,
+        tell: bool = True,
     ) -> None:
         self._rt = rt
         self.name = name
@@ -80,9 +82,13 @@ class Lease:
         self._on_loss = on_loss
         self._on_change = on_change
         failover = rt.settings.ops.failover
-        self.ttl = failover * 3 / 4
-        self.every = failover / 4
+        self.ttl = ttl if ttl is not None else failover * 3 / 4
+        self.every = self.ttl / 3
+        self._tell = tell  # tell the operators when this lease changes hands
         self.leading = False
+        #: False while the database cannot be asked (the lease lapses by itself then,
+        #: and nobody else can take it meanwhile).
+        self.reachable = True
         self._until: datetime | None = None
 
     async def step(self, now: datetime | None = None) -> bool:
@@ -90,10 +96,12 @@ class Lease:
         now = now or self._rt.clock.now()
         try:
             held = await self._hold(now)
+            self.reachable = True
         except Exception:  # the database is away: keep leading only while our lease lasts
             log.warning(
                 "lease not renewed", extra={"action": "ops.lease_failed", "lease": self.name}
             )
+            self.reachable = False
             held = self.leading and self._until is not None and now < self._until
         if held and not self.leading:
             try:
@@ -113,7 +121,7 @@ class Lease:
         worker = self._rt.worker_id
         async with transaction(self._rt.sessions) as session:
             held, before = await ops_store.hold_lease(session, self.name, worker, now, self.ttl)
-            if held and not self.leading and before not in (None, worker):
+            if self._tell and held and not self.leading and before not in (None, worker):
                 # The previous holder did not give it up: it died or lost the database.
                 platform = self.name.partition(":")[2]
                 await report(

@@ -36,6 +36,10 @@ from bot.store.models import Checkin, Outbox, Schedule, User
 
 #: How long a claimed row stays ours before another worker may take it.
 DEFAULT_LEASE = timedelta(seconds=60)
+#: The outbox's lease is short and renewed every third of it while the message is
+#: being sent or recorded (`Delivery`), so a killed worker's messages are sent by
+#: another worker within seconds, at their own place in the queue (priority, age).
+OUTBOX_LEASE = timedelta(seconds=8)
 
 _OPEN = ("pending", "late", "missed")
 #: Priorities from here on are routine traffic (notices, prompts): never ahead of an alert.
@@ -150,12 +154,19 @@ async def claim_pause_ends(
 
 
 def outbox_claim_statement(
-    *, worker: str, now: datetime, limit: int, lease: timedelta, dialect: str
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    dialect: str,
+    platforms: frozenset[str] | None = None,
 ) -> Update:
     """Messages ready to send: alerts first, and only the oldest unsent one per chat.
 
     A chat with an earlier message still pending or in flight is skipped, which keeps
     messages to one recipient in order and never sends two to one chat at once.
+    `platforms` (None: all) limits the claim to the platforms this process sends for.
     """
     earlier = Outbox.__table__.alias("earlier")
     blocked = (
@@ -185,12 +196,10 @@ def outbox_claim_statement(
         .exists()
     )
     routine_may_go = or_(Outbox.priority < ROUTINE, ~_alert_waiting(now), alert_behind)
-    inner = (
-        select(Outbox.id)
-        .where(ready, ~blocked, routine_may_go)
-        .order_by(Outbox.priority, Outbox.id)
-        .limit(limit)
-    )
+    mine = [ready, ~blocked, routine_may_go]
+    if platforms is not None:
+        mine.append(Outbox.platform.in_(sorted(platforms)))
+    inner = select(Outbox.id).where(*mine).order_by(Outbox.priority, Outbox.id).limit(limit)
     return (
         update(Outbox)
         .where(Outbox.id.in_(claimable(inner, dialect)), ready)

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import PRIORITY, Address, Attachment, Choice, MessageKind, Outgoing
-from bot.store.claims import DEFAULT_LEASE, outbox_claim_statement
+from bot.store.claims import OUTBOX_LEASE, outbox_claim_statement
 from bot.store.models import Outbox
 
 
@@ -145,12 +145,31 @@ async def claim_batch(
     worker: str,
     now: datetime,
     limit: int,
-    lease: timedelta = DEFAULT_LEASE,
+    lease: timedelta = OUTBOX_LEASE,
+    platforms: frozenset[str] | None = None,
 ) -> Sequence[Row[Any]]:
     """Claim up to `limit` sendable messages (see `claims.outbox_claim_statement`)."""
     dialect = session.get_bind().dialect.name
-    stmt = outbox_claim_statement(worker=worker, now=now, limit=limit, lease=lease, dialect=dialect)
+    stmt = outbox_claim_statement(
+        worker=worker, now=now, limit=limit, lease=lease, dialect=dialect, platforms=platforms
+    )
     return (await session.execute(stmt)).all()
+
+
+async def renew(session: AsyncSession, row_ids: Sequence[int], worker: str, until: datetime) -> int:
+    """Extend this worker's leases on messages it is still sending; returns how many.
+
+    A row another worker took meanwhile (our lease had run out) is not ours to renew.
+    """
+    if not row_ids:
+        return 0
+    stmt = (
+        update(Outbox)
+        .where(Outbox.id.in_(row_ids), Outbox.status == "sending", Outbox.claimed_by == worker)
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int((await session.execute(stmt)).rowcount or 0)
 
 
 async def _finish(session: AsyncSession, row_id: int, worker: str, **values: Any) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.scheduler import due
 from bot.store import outbox
+from bot.store.claims import OUTBOX_LEASE
 from bot.store.db import transaction
 from bot.store.models import Outbox
 from tests.support.clock import FakeClock
@@ -123,7 +124,7 @@ async def test_message_claimed_mid_send_is_sent_again_after_its_lease(sqlite_url
 
     async with Harness(sqlite_url, clock) as h:
         assert await h.deliver() == 0  # still leased to the dead worker
-        clock.advance(timedelta(seconds=61))  # lease (60 s) over
+        clock.advance(OUTBOX_LEASE + timedelta(seconds=1))  # the outbox lease is over
         assert await h.deliver() == 1
         assert count(h.new_for("alice"), "Check-in: are you safe?") == 1
         async with h.app.rt.sessions() as session:

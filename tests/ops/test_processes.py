@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, make_url
 
 from bot.store import crypto
 from bot.store.db import create_engine
@@ -110,8 +111,14 @@ async def fleet(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[Fleet]:
         await asyncio.to_thread(group.stop_all)
 
 
-async def seed(defenders: int, alerts: int, due: datetime) -> None:
-    """`defenders` due at `due` (one Telegram chat each) and `alerts` escalating then."""
+async def seed(
+    defenders: int, alerts: int, due: datetime, alert_at: datetime | None = None
+) -> None:
+    """`defenders` due at `due` (one Telegram chat each) and `alerts` escalating then.
+
+    The check-ins of the `alerts` defenders (10_001, 10_003, …; their contacts are
+    10_002, 10_004, …) are late and escalate at `alert_at` (default: `due`).
+    """
     before = due - timedelta(hours=1)
     rows: dict[Any, list[dict[str, Any]]] = {m: [] for m in (User, Identity, Schedule, Contact,
                                                               Checkin)}  # fmt: skip
@@ -133,8 +140,9 @@ async def seed(defenders: int, alerts: int, due: datetime) -> None:
                               "created_at": before})  # fmt: skip
         rows[Checkin].append({"user_id": defender, "kind": "scheduled", "due_at": before,
                               "deadline_at": before, "state": "late", "level": 0,
-                              "next_action_at": due, "grace_s": 900, "level2_after_s": 1800,
-                              "duress": False, "created_at": before})  # fmt: skip
+                              "next_action_at": alert_at or due, "grace_s": 900,
+                              "level2_after_s": 1800, "duress": False,
+                              "created_at": before})  # fmt: skip
     crypto.configure(KEY)  # names are sealed with the workers' key
     engine = create_engine(PG_URL)
     try:
@@ -168,6 +176,54 @@ def welcomed(fake: FakeTelegram) -> set[str]:
 
 def chats(ids: range) -> set[str]:
     return {str(i) for i in ids}
+
+
+def duplicates(fake: FakeTelegram) -> int:
+    """Messages a chat received more than once (a prompt or an alert sent twice)."""
+    return sum(n - 1 for n in Counter((str(m["chat_id"]), m["text"]) for m in fake.sent).values())
+
+
+def sender(fleet: Fleet) -> subprocess.Popen[bytes]:
+    """The worker process that holds the Telegram send lease (from its log)."""
+    for index, proc in enumerate(fleet.procs):
+        for path in fleet.tmp.glob(f"*-{index}.log"):
+            if "lease taken action=ops.lease leading=True lease=send:telegram" in path.read_text(
+                errors="replace"
+            ):
+                return proc
+    pytest.fail(f"no process took the send lease; logs:\n{fleet.logs()}")
+
+
+class Admin:
+    """The PostgreSQL server as its operator sees it, from the maintenance database."""
+
+    def __init__(self) -> None:
+        url = make_url(PG_URL)
+        self.database = url.database or ""
+        self._connect = {"host": url.host, "port": url.port or 5432, "user": url.username,
+                         "password": url.password, "database": "postgres"}  # fmt: skip
+
+    async def _run(self, sql: str) -> None:
+        conn = await asyncpg.connect(**self._connect)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def cut(self) -> None:
+        """End every connection to the test database (`pg_terminate_backend`)."""
+        await self._run(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{self.database}' AND pid <> pg_backend_pid()"
+        )
+
+    async def refuse(self) -> None:
+        """The test database takes no connections, and loses the ones it had."""
+        await self._run(f'ALTER DATABASE "{self.database}" ALLOW_CONNECTIONS false')
+        await self.cut()
+
+    async def allow(self) -> None:
+        await self._run(f'ALTER DATABASE "{self.database}" ALLOW_CONNECTIONS true')
 
 
 @pytest.mark.timeout(150)
@@ -212,3 +268,102 @@ async def test_the_ingest_standby_takes_over_when_the_leader_is_killed(
     # ops.failover is 5 s; the reply also waits for a worker's delivery poll.
     assert took < 5 + 5, took
     assert standby.poll() is None
+
+
+#: Prompts due at once in the fault tests (15 s at Telegram's 30 messages a second).
+FAULT_BURST = 450
+#: A worker's outbox claims in flight at most (`Delivery` concurrency).
+IN_FLIGHT = 64
+
+
+@pytest.mark.timeout(90)
+async def test_a_killed_senders_messages_go_out_from_the_standby_within_seconds_alerts_first(
+    fleet: Fleet, fake: FakeTelegram
+) -> None:
+    # The sender's alert calls get no answer: it holds them when it is killed.
+    contacts = range(10_002, 10_012, 2)
+    fake.hold_chats({int(c) for c in chats(contacts)})
+    await seed(FAULT_BURST, 5, datetime.now(UTC))
+    fleet.start("worker")
+    fleet.start("worker")
+    await until(lambda: fake.holding == 5, 40, fleet)
+    # Longer than the outbox lease (8 s): the sender renews its leases meanwhile, so
+    # nobody (itself included) takes the alerts it is still sending.
+    await asyncio.sleep(10)
+    to_contacts = [c for c in fake.calls_of("sendMessage") if str(c["chat_id"]) in chats(contacts)]
+    assert len(to_contacts) == 5 and fake.holding == 5
+    victim = sender(fleet)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    killed, before = time.monotonic(), len(fake.sent)
+    fake.release_chats()
+    expected = chats(range(1, FAULT_BURST + 1)) | chats(contacts)
+    await until(lambda: set(per_chat(fake)) >= expected, 60, fleet)
+    await asyncio.sleep(2)  # a duplicate would arrive now
+    assert set(per_chat(fake)) == expected  # nothing lost
+    assert duplicates(fake) <= IN_FLIGHT  # only what the killed worker had in flight
+    after = fake.sent[before:]
+    alerts = [i for i, m in enumerate(after) if "SAFETY ALERT" in m["text"]]
+    assert len(alerts) == 5
+    # Taken over at the end of the lease (8 s), not after a minute ...
+    assert after[alerts[-1]]["time"] - killed < 15, after[alerts[-1]]["time"] - killed
+    # ... and ahead of the prompts still queued: within the standby's first second of slots.
+    assert alerts[-1] < 30, alerts
+    assert len(after) - len(alerts) > 100  # prompts were still waiting behind them
+
+
+@pytest.mark.timeout(90)
+async def test_connections_cut_mid_burst_lose_nothing_and_kill_no_process(
+    fleet: Fleet, fake: FakeTelegram
+) -> None:
+    admin = Admin()
+    await seed(FAULT_BURST, 10, datetime.now(UTC))
+    workers = [fleet.start("worker") for _ in range(2)]
+    await until(lambda: len(fake.sent) >= 90, 40, fleet)
+    await admin.cut()
+    await until(lambda: len(fake.sent) >= 250, 40, fleet)  # until() fails if a process died
+    await admin.cut()
+    expected = chats(range(1, FAULT_BURST + 1)) | chats(range(10_002, 10_022, 2))
+    await until(lambda: set(per_chat(fake)) >= expected, 60, fleet)
+    await asyncio.sleep(2)
+    assert set(per_chat(fake)) == expected
+    assert duplicates(fake) <= 2 * IN_FLIGHT  # bounded by what was in flight at each cut
+    assert all(proc.poll() is None for proc in workers)
+
+
+@pytest.mark.timeout(120)
+async def test_database_refusing_connections_for_20s_while_defenders_answer(
+    fleet: Fleet, fake: FakeTelegram
+) -> None:
+    admin = Admin()
+    start = datetime.now(UTC)
+    answering = range(10_001, 10_041, 2)  # 20 defenders whose check-ins escalate at +40 s
+    await seed(200, 20, start, alert_at=start + timedelta(seconds=40))
+    ingest = fleet.start("ingest")
+    workers = [fleet.start("worker") for _ in range(2)]
+    await until(lambda: len(fake.sent) >= 30, 40, fleet)
+    await admin.refuse()
+    try:
+        refused = time.monotonic()
+        for user in answering:  # they answer while the database is away
+            fake.push_text(user, "ok")
+            await asyncio.sleep(0.7)
+        await asyncio.sleep(max(0.0, refused + 20 - time.monotonic()))
+        assert all(proc.poll() is None for proc in fleet.procs)
+    finally:
+        await admin.allow()
+    thanked = lambda: {str(m["chat_id"]) for m in fake.sent  # noqa: E731
+                       if m["text"].startswith("Thank you, you are checked in")}  # fmt: skip
+    expected = chats(range(1, 201)) | chats(answering)
+    await until(
+        lambda: thanked() >= chats(answering) and set(per_chat(fake)) >= expected, 40, fleet
+    )
+    # Past the time the check-ins would have escalated, had an answer been lost.
+    wait = (start + timedelta(seconds=44) - datetime.now(UTC)).total_seconds()
+    await asyncio.sleep(max(0.0, wait))
+    texts = [m["text"] for m in fake.sent]
+    assert not [t for t in texts if "SAFETY ALERT" in t]  # no false alert
+    assert not set(per_chat(fake)) & chats(range(10_002, 10_042, 2))  # contacts told nothing
+    assert sum(t.startswith("Thank you, you are checked in") for t in texts) == 20  # each once
+    assert set(per_chat(fake)) >= chats(range(1, 201))  # every prompt delivered
+    assert ingest.poll() is None and all(proc.poll() is None for proc in workers)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.model import Address, MessageKind, Outgoing
 from bot.store import checkins as checkin_store
 from bot.store import claims, outbox
+from bot.store.claims import OUTBOX_LEASE
 from bot.store.db import create_engine, session_factory, transaction
 from bot.store.migrate import upgrade
 from bot.store.models import Checkin, Outbox, Schedule, User
@@ -240,11 +241,13 @@ async def test_expired_outbox_lease_is_claimed_again_with_one_more_attempt(
         ] == [message]
     async with transaction(sessions) as session:
         assert (
-            await outbox.claim_batch(session, worker="w", now=NOW + timedelta(seconds=59), limit=5)
+            await outbox.claim_batch(
+                session, worker="w", now=NOW + OUTBOX_LEASE - timedelta(seconds=1), limit=5
+            )
             == []
         )
         again = await outbox.claim_batch(
-            session, worker="w", now=NOW + timedelta(seconds=61), limit=5
+            session, worker="w", now=NOW + OUTBOX_LEASE + timedelta(seconds=1), limit=5
         )
     assert [(r.id, r.attempts, r.claimed_by) for r in again] == [(message, 2, "w")]
 
@@ -303,12 +306,12 @@ async def test_one_message_in_flight_per_chat_oldest_first(sessions: Sessions) -
         assert await outbox.mark_sent(session, first, "w", NOW)
     assert await claim() == [second]
     async with transaction(sessions) as session:
-        assert await outbox.mark_retry(session, second, "w", NOW + timedelta(seconds=30), "boom")
+        assert await outbox.mark_retry(session, second, "w", NOW + timedelta(seconds=5), "boom")
     assert await claim() == []  # a retry waiting keeps the chat's order too
     async with transaction(sessions) as session:
         retried = await outbox.claim_batch(
-            session, worker="w", now=NOW + timedelta(seconds=30), limit=10
-        )
+            session, worker="w", now=NOW + timedelta(seconds=5), limit=10
+        )  # within bob's lease, so only alice's retry
         assert [r.id for r in retried] == [second]
         assert await outbox.mark_failed(session, second, "w", "gave up")
     assert await claim() == [third]  # a failed message no longer blocks its chat

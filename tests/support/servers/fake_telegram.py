@@ -7,6 +7,8 @@ Tests point `TelegramTransport(base_url=fake.base_url)` at it and then:
   `.offsets`, `.answered`, `.commands`, `.webhook`, `messages_to(chat_id)`;
 - inject faults as Telegram reports them: `fail_next` (any status, with
   `retry_after` or `migrate_to_chat_id`), `hang_next` (time-outs), `block` (403),
+  `hold_chats` (sends to these chats wait, unanswered, until `release_chats`, then
+  fail with 502 and are not delivered: a request lost with the process that made it),
   and `enforce_limits` (429 when the bot floods, counted in `.too_many`).
 
 Answers use Telegram's JSON shapes ({"ok": true, "result": ...} and
@@ -131,6 +133,9 @@ class FakeTelegram:
         #: chat id → user id → ChatMember status, for getChatMember (`set_member`)
         self.members: dict[int, dict[int, str]] = defaultdict(dict)
         self._known_users: set[int] = set()
+        self._held_chats: set[int] = set()
+        self._release = asyncio.Event()
+        self.holding = 0  # sends waiting in `hold_chats` now
         self._limits: _Limits | None = None
         self._global_times: deque[float] = deque()
         self._chat_last: dict[int, float] = {}
@@ -347,6 +352,16 @@ class FakeTelegram:
 
     def unblock(self, chat_id: int) -> None:
         self._blocked.discard(int(chat_id))
+
+    def hold_chats(self, chat_ids: set[int]) -> None:
+        """Sends to these chats wait unanswered until `release_chats` (then 502, not sent)."""
+        self._held_chats = set(chat_ids)
+        self._release.clear()
+
+    def release_chats(self) -> None:
+        """End `hold_chats`: waiting sends fail with 502; later sends go through."""
+        self._held_chats = set()
+        self._release.set()
 
     def enforce_limits(
         self,
@@ -656,6 +671,13 @@ class FakeTelegram:
 
     async def _m_sendMessage(self, params: JSON, files: JSON) -> JSON:
         chat_id = self._target_chat(params, "sendMessage")
+        if chat_id in self._held_chats:
+            self.holding += 1
+            try:
+                await self._release.wait()
+            finally:
+                self.holding -= 1
+            raise ApiError(502, "Bad Gateway")
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
