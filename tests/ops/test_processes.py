@@ -367,3 +367,27 @@ async def test_database_refusing_connections_for_20s_while_defenders_answer(
     assert sum(t.startswith("Thank you, you are checked in") for t in texts) == 20  # each once
     assert set(per_chat(fake)) >= chats(range(1, 201))  # every prompt delivered
     assert ingest.poll() is None and all(proc.poll() is None for proc in workers)
+
+
+@pytest.mark.timeout(90)
+async def test_three_workers_keep_to_one_bots_rate_with_alerts_first(
+    fleet: Fleet, fake: FakeTelegram
+) -> None:
+    fake.enforce_limits()  # 30 a second per bot, 1 a second per chat: the real 429 beyond
+    start = datetime.now(UTC)
+    prompts = 600  # 20 s at 30 messages a second
+    await seed(prompts, 10, start, alert_at=start + timedelta(seconds=8))
+    for _ in range(3):
+        fleet.start("worker")
+    expected = chats(range(1, prompts + 1)) | chats(range(10_002, 10_022, 2))
+    await until(lambda: set(per_chat(fake)) >= expected, 70, fleet)
+    await asyncio.sleep(1)
+    assert fake.too_many == 0  # not one 429
+    assert set(per_chat(fake)) == expected and duplicates(fake) == 0
+    kinds = ["alert" if "SAFETY ALERT" in m["text"] else "prompt" for m in fake.sent]
+    first, last = kinds.index("alert"), len(kinds) - 1 - kinds[::-1].index("alert")
+    assert kinds[first : last + 1] == ["alert"] * 10  # no prompt slipped in between
+    assert kinds[last + 1 :].count("prompt") > 100  # while hundreds of prompts still waited
+    # Sent within a few seconds of falling due, not behind the backlog (20 s).
+    wall = time.monotonic() - (datetime.now(UTC) - start).total_seconds()  # `start` on the clock
+    assert fake.sent[last]["time"] - wall < 8 + 4, fake.sent[last]["time"] - wall
