@@ -28,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.escalation import SILENT_KINDS, Audience, Notice, Raise, notice_key
 from bot.core.lifecycle import EMERGENCY_KINDS, Kind
 from bot.core.model import Address, Choice, MessageKind, Outgoing
-from bot.core.text import clean_name, format_ago
+from bot.core.text import clean_name
 from bot.i18n import t
+from bot.i18n.dates import elapsed
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import groups as group_store
@@ -118,7 +119,7 @@ async def raise_levels(
 
 def alert_text(checkin: Subject, raised: Raise, name: str, lang: str, now: datetime) -> str:
     """The text of one alert: what happened, the defender's own words if allowed, what to do."""
-    text = t(raised.key, lang, name=name, ago=format_ago(now - checkin.due_at, lang))
+    text = t(raised.key, lang, name=name, ago=elapsed(now - checkin.due_at, lang))
     if raised.with_note and checkin.message:
         if checkin.kind in EMERGENCY_KINDS:
             message = checkin.message[:MAX_SOS_TEXT]
@@ -158,8 +159,6 @@ async def tell(
     params = {
         "name": clean_name(names.get(checkin.user_id, "")),
         "helper": clean_name(names.get(actor or 0, "")),
-        "ago": format_ago(now - checkin.due_at),
-        "acked_ago": format_ago(now - checkin.acked_at) if checkin.acked_at else "",
         "id": checkin.id,
         **extra,
     }
@@ -170,12 +169,22 @@ async def tell(
         choices = buttons(checkin.id, lang, ack=not acked) if notice.buttons else ()
         key = notice_key(notice.key, organiser_or_chat=r.user_id is None or r.user_id in organisers)
         out = Outgoing(
-            Address(r.platform, r.chat_id), t(key, lang, **params), choices,
+            Address(r.platform, r.chat_id), t(key, lang, **params, **_ago(checkin, now, lang)),
+            choices,
             kind=MessageKind.ALERT,
         )  # fmt: skip
         natural = f"{notice.tag}:{checkin.id}:{r.platform}:{r.chat_id}"
         messages.append((out, r.user_id, natural))
     return await outbox.enqueue_many(session, messages, now=now)
+
+
+def _ago(checkin: Subject, now: datetime, lang: str) -> dict[str, str]:
+    """How long the defender has been silent, and since the ack, in the reader's language."""
+    acked = checkin.acked_at
+    return {
+        "ago": elapsed(now - checkin.due_at, lang),
+        "acked_ago": elapsed(now - acked, lang) if acked else "",
+    }
 
 
 async def _organisers(session: AsyncSession, checkin_id: int) -> set[int]:

@@ -20,15 +20,15 @@ from bot.handlers import (
 )
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
+from bot.i18n import dates
 from bot.store import checkins as checkin_store
 
 MAX_SCHEDULES = 20
 
 
-def local_time(when: datetime, zone: ZoneInfo) -> str:
+def local_time(when: datetime, zone: ZoneInfo, lang: str = "en") -> str:
     """How a due time is shown to the defender: weekday, date and HH:MM in their zone."""
-    local = when.astimezone(zone)
-    return f"{local:%a %d %b} {format_hhmm(local.time())} ({zone.key})"
+    return dates.local_time(when, zone, lang)
 
 
 async def warn_if_alone(ctx: Ctx) -> None:
@@ -48,12 +48,12 @@ async def checkin(ctx: Ctx, cmd: Command) -> None:
     schedule = await checkin_store.add_schedule(
         ctx.session, user_id=ctx.user.id, spec=format_schedule(spec), next_due_at=first, now=ctx.now
     )
-    await ctx.reply(
-        "checkin.added", id=schedule.id, spec=schedule.spec, next=local_time(first, ctx.zone)
-    )
+    when = local_time(first, ctx.zone, ctx.lang)
+    await ctx.reply("checkin.added", id=schedule.id, spec=schedule.spec, next=when)
     for notice in dst_notices(spec, ctx.zone, ctx.now)[:2]:
         key = "checkin.dst_shifted" if notice.kind == "shifted" else "checkin.dst_once"
-        await ctx.reply(key, day=f"{notice.day:%d %b %Y}", time=format_hhmm(notice.local_time))
+        day = dates.long_date(notice.day, ctx.lang)
+        await ctx.reply(key, day=day, time=format_hhmm(notice.local_time))
     await warn_if_alone(ctx)
 
 
@@ -66,7 +66,8 @@ async def checkins(ctx: Ctx, cmd: Command) -> None:
     lines = [ctx.t("checkin.list_header")]
     for s in schedules:
         key = "checkin.list_group_item" if s.group_id else "checkin.list_item"
-        lines.append(ctx.t(key, id=s.id, spec=s.spec, next=local_time(s.next_due_at, ctx.zone)))
+        when = local_time(s.next_due_at, ctx.zone, ctx.lang)
+        lines.append(ctx.t(key, id=s.id, spec=s.spec, next=when))
     await ctx.reply_text("\n".join(lines))
 
 
@@ -117,7 +118,7 @@ async def timer(ctx: Ctx, cmd: Command) -> None:
     )  # fmt: skip
     reach = await engine.reach(ctx.session, ctx.user.id)
     await ctx.reply(
-        "timer.replaced" if replaced else "timer.set", at=local_time(due, ctx.zone),
+        "timer.replaced" if replaced else "timer.set", at=local_time(due, ctx.zone, ctx.lang),
         duration=format_duration(duration), grace=format_duration(c.grace),
         who=ctx.t(who_is_told(reach)),
     )  # fmt: skip

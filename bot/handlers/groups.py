@@ -197,7 +197,7 @@ async def join(ctx: Ctx, cmd: Command) -> None:
             now=ctx.now, group_id=group.id,
         )  # fmt: skip
         await ctx.reply("group.your_schedule", name=_name(group), spec=group.schedule_spec,
-                        tz=ctx.zone.key, next=local_time(first, ctx.zone))  # fmt: skip
+                        tz=ctx.zone.key, next=local_time(first, ctx.zone, ctx.lang))  # fmt: skip
     await _tell_organisers(ctx, group, "group.member_joined")
 
 
@@ -261,7 +261,8 @@ async def _tell_covered(
         key, zone = _zone_key(ctx, tz), zones[_zone_key(ctx, tz)]
         text = (
             t("group.your_schedule", langs.get(uid, "en"), name=_name(group),
-              spec=group.schedule_spec, tz=key, next=local_time(firsts[key], zone))
+              spec=group.schedule_spec, tz=key,
+              next=local_time(firsts[key], zone, langs.get(uid, "en")))
             if group.schedule_spec
             else t("group.your_schedule_off", langs.get(uid, "en"), name=_name(group))
         )  # fmt: skip
@@ -442,7 +443,7 @@ async def group_log(ctx: Ctx, cmd: Command) -> None:
     for at, event, actor, target in entries:
         lines.append(ctx.t(
             f"group.log_{event}",
-            at=local_time(at, ctx.zone),
+            at=local_time(at, ctx.zone, ctx.lang),
             by=clean_name(names.get(actor, ""), fallback=gone) if actor else gone,
             who=clean_name(names.get(target, ""), fallback=gone) if target else gone,
         ))  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.core import commands
 from bot.core.commands import Command
@@ -21,7 +21,7 @@ from bot.core.model import Incoming, Outgoing
 from bot.core.text import is_ascii_number
 from bot.handlers import secrets
 from bot.handlers.context import Ctx
-from bot.i18n import has, t
+from bot.i18n import has, t, zawgyi
 from bot.runtime import Runtime
 from bot.store import chats, outbox
 from bot.store import users as user_store
@@ -72,6 +72,8 @@ class Router:
     async def handle(self, incoming: Incoming) -> None:
         """Handle one message; returns once it and its replies are committed."""
         now = self._rt.clock.now()
+        if incoming.text:  # Burmese typed in Zawgyi is read as Unicode, everywhere after here
+            incoming = replace(incoming, text=zawgyi.to_unicode(incoming.text))
         verdict = self._flood.check(
             (incoming.sender.platform, incoming.sender.user_id), now.timestamp()
         )

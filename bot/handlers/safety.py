@@ -59,7 +59,7 @@ async def pause(ctx: Ctx, cmd: Command) -> None:
         states=[s.value for s in PAUSE_CANCELS_STATES],
     )  # fmt: skip
     await ctx.reply(
-        "pause.set", duration=format_duration(duration), until=local_time(until, ctx.zone)
+        "pause.set", duration=format_duration(duration), until=local_time(until, ctx.zone, ctx.lang)
     )
 
 
@@ -147,14 +147,15 @@ async def status(ctx: Ctx, cmd: Command) -> None:
     schedules = await checkin_store.schedules_of(ctx.session, ctx.user.id)
     next_schedule = schedules[0] if schedules else None
     if next_schedule is not None:
-        lines.append(ctx.t("status.next", at=local_time(next_schedule.next_due_at, ctx.zone)))
+        when = local_time(next_schedule.next_due_at, ctx.zone, ctx.lang)
+        lines.append(ctx.t("status.next", at=when))
     else:
         lines.append(ctx.t("status.no_schedule"))
     who = ctx.t(who_is_told(await engine.reach(ctx.session, ctx.user.id)))
     for c in await checkin_store.open_checkins(ctx.session, ctx.user.id):
         if c.kind in (Kind.SCHEDULED, Kind.TIMER, Kind.SOS):  # a duress alert never shows
             key = f"status.open_{c.kind}_{c.state}"  # a timer that ran out no longer "runs"
-            lines.append(ctx.t(key, at=local_time(c.deadline_at, ctx.zone), who=who))
+            lines.append(ctx.t(key, at=local_time(c.deadline_at, ctx.zone, ctx.lang), who=who))
     if ctx.user.paused_until is not None and ctx.user.paused_until > ctx.now:
         lines.append(ctx.t("status.paused", at=local_time(ctx.user.paused_until, ctx.zone)))
     last = await checkin_store.last_answer(ctx.session, ctx.user.id)

@@ -27,8 +27,8 @@ from bot import engine
 from bot.core.model import Address, MessageKind, Outgoing
 from bot.core.outage import is_outage
 from bot.core.text import clean_name
-from bot.core.times import format_hhmm
 from bot.i18n import t
+from bot.i18n.dates import local_time
 from bot.ops.report import OpsEvent, report
 from bot.runtime import Runtime
 from bot.scheduler.recurrence import prompt
@@ -126,17 +126,13 @@ async def _ask_to_check(
         recipients += [(chat, None, "en", None) for chat in chats]
         for address, person, lang, zone in recipients:
             tz = ZoneInfo(zone or default_zone)
-            text = t("outage.check_on", lang, name=name, since=_local(since, tz),
-                     until=_local(now, tz))  # fmt: skip
+            text = t("outage.check_on", lang, name=name, since=local_time(since, tz, lang),
+                     until=local_time(now, tz, lang))  # fmt: skip
             out = Outgoing(address, text, kind=MessageKind.ALERT)
             key = f"outage:{int(since.timestamp())}:{uid}:{address}"
             messages.append((out, person, key))
     return await outbox.enqueue_many(session, messages, now=now)
 
-
-def _local(at: datetime, zone: ZoneInfo) -> str:
-    local = at.astimezone(zone)
-    return f"{local:%a %d %b} {format_hhmm(local.time())} ({zone.key})"
 
 
 def _utc(at: datetime) -> str:

@@ -112,3 +112,47 @@ async def test_a_checkin_set_with_thai_digits_fires_at_that_time(tg: TelegramSid
     assert prompt.startswith(first_line("prompt.text", "th"))
     labels = tg.labels(SOMCHAI.id, tg.last_message_id(SOMCHAI.id, prompt[:10]))
     assert labels == [[t("prompt.safe", "th"), t("prompt.help", "th")]]
+
+
+async def test_checkins_and_status_show_dates_in_the_readers_language(tg: TelegramSide) -> None:
+    await tg.say(SOMCHAI, "/tz Asia/Bangkok")
+    # Tuesday 2 June 2026, 09:30 in Bangkok: CLDR's Thai short weekday and month.
+    [added, *_] = await tg.say(SOMCHAI, "/checkin daily ๐๙:๓๐")
+    assert "อังคาร 2 มิ.ย. 09:30 (Asia/Bangkok)" in added
+    assert "Tue" not in added and "Jun" not in added
+    [listed] = await tg.say(SOMCHAI, "/checkins")
+    assert "อังคาร 2 มิ.ย. 09:30 (Asia/Bangkok)" in listed
+    status = await tg.say(SOMCHAI, "/status")
+    assert has(status, "อังคาร 2 มิ.ย. 09:30 (Asia/Bangkok)")
+    await tg.say(ANON, "/checkin daily 09:30")
+    assert has(await tg.say(ANON, "/checkins"), "Mon 01 Jun 09:30 (UTC)")  # English as before
+
+
+async def test_a_nepali_contact_gets_the_alert_about_a_thai_defender_in_nepali(
+    tg: TelegramSide,
+) -> None:
+    maya = TelegramUser("Maya", 660010, language_code="ne")
+    await tg.say(SOMCHAI, "/tz Asia/Bangkok")
+    _, code = await tg.invite_link(SOMCHAI, "Maya")
+    shown = await tg.say(maya, f"/start {code}")
+    assert has(shown, t("invite.accept_button", "ne")) or tg.labels(
+        maya.id, tg.last_message_id(maya.id, "Somchai")
+    ) == [[t("invite.accept_button", "ne"), t("invite.decline_button", "ne")]]
+    await tg.press(maya, t("invite.accept_button", "ne"))
+    tg.clear()
+    await tg.say(SOMCHAI, "/checkin daily ๐๙:๐๐")  # 02:00 UTC on 2 June
+    await until(tg.h, datetime(2026, 6, 2, 2, 45, tzinfo=UTC))  # prompt, reminder, alert
+    thai = tg.new_for(SOMCHAI)
+    assert thai[-2].startswith(first_line("prompt.text", "th"))
+    assert all(not m.startswith(("Check-in", "Reminder")) for m in thai)
+    [alert] = tg.new_for(maya)
+    expected = t("alert.missed_level1", "ne", name="Somchai", ago="45 मिनेट")
+    assert alert.startswith(expected), alert
+    assert t("alert.what_to_do", "ne", id=1) in alert
+    assert tg.labels(maya.id, tg.last_message_id(maya.id, "Somchai")) == [
+        [t("alert.ack_button", "ne"), t("alert.resolve_button", "ne")]
+    ]
+    # She presses "I'm on it" in Nepali; the Thai defender's phone learns nothing.
+    thanks = await tg.press(maya, t("alert.ack_button", "ne"))
+    assert thanks and all("Thank" not in m for m in thanks)
+    assert tg.new_for(SOMCHAI) == []
