@@ -156,3 +156,41 @@ async def test_a_nepali_contact_gets_the_alert_about_a_thai_defender_in_nepali(
     thanks = await tg.press(maya, t("alert.ack_button", "ne"))
     assert thanks and all("Thank" not in m for m in thanks)
     assert tg.new_for(SOMCHAI) == []
+
+
+# ---- Burmese: Unicode and Zawgyi -------------------------------------------------------
+
+MYA = TelegramUser("Mya", 660020, language_code="my")
+BOB = TelegramUser("Bob", 660021, language_code="en")
+KITTEN = "ကြောင်လေး"  # "kitten", her duress word, set in Unicode
+KITTEN_ZAWGYI = "ေၾကာင္ေလး"  # the same word as a Zawgyi phone types it
+
+
+THANKS_MY = {t(k, "my") for k in ("ok.thanks", "ok.thanks_scored", "feel.thanks_question")}
+
+
+async def burmese_answer(tg: TelegramSide, answer: str) -> tuple[list[str], list[str]]:
+    """Mya (Burmese app) has Bob as contact and a duress word; she answers a check-in."""
+    await tg.link(MYA, BOB)
+    tg.clear()
+    assert await tg.say(MYA, f"/duress {KITTEN}") == [t("duress.set", "my")]
+    await tg.say(MYA, "/checkin daily ၀၉:၀၀")  # Myanmar digits
+    await until(tg.h, datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    [prompt] = tg.new_for(MYA)
+    assert prompt.startswith(first_line("prompt.text", "my"))
+    tg.clear()
+    return await tg.say(MYA, answer), tg.new_for(BOB)
+
+
+async def test_the_duress_word_typed_in_zawgyi_raises_the_silent_alert(tg: TelegramSide) -> None:
+    assert KITTEN_ZAWGYI != KITTEN
+    seen, bob = await burmese_answer(tg, KITTEN_ZAWGYI)
+    assert seen[0] in THANKS_MY
+    assert len(bob) == 1 and bob[0].startswith(t("alert.duress", "en", name="Mya"))
+    assert not has(bob, "ALL CLEAR")
+
+
+async def test_a_plain_ok_from_the_same_phone_raises_nothing(tg: TelegramSide) -> None:
+    seen, bob = await burmese_answer(tg, "ok")
+    assert seen[0] in THANKS_MY
+    assert bob == []
