@@ -114,6 +114,7 @@ class App:
         self.leases: list[Lease] = []
         self._lease_tasks: list[asyncio.Task[None]] = []
         self._sqlite_lock: IO[str] | None = None
+        self._sending: set[str] = set()  # platforms this process last sent for (elected)
 
     async def start(self) -> None:
         """Bring everything up; returns once running.
@@ -188,24 +189,35 @@ class App:
         killed sender's messages go out from a standby within seconds.
         """
         self.delivery.platforms = frozenset()
+        self.health.tells_on = self._sending.__contains__
         for platform in self.transports:
             lease = self._send_lease(platform)
             await lease.step()
             self.leases.append(lease)
 
     def _send_lease(self, platform: str) -> Lease:
+        """The `send:<platform>` lease; `_sending` keeps the platforms we sent for last.
+
+        A lease lost because the database is away (nobody else can take it then)
+        leaves the platform in `_sending`: this process is still the one to tell the
+        operators on it that the database is away (`Health.tells_on`).
+        """
         delivery = self.delivery
 
         async def gain() -> None:
             delivery.platforms = (delivery.platforms or frozenset()) | {platform}
+            self._sending.add(platform)
             delivery.wake()
 
         async def loss() -> None:
             delivery.platforms = (delivery.platforms or frozenset()) - {platform}
+            if lease.reachable:  # another process took it over
+                self._sending.discard(platform)
 
-        return Lease(
+        lease = Lease(
             self.rt, f"send:{platform}", on_gain=gain, on_loss=loss, ttl=OUTBOX_LEASE, tell=False
         )
+        return lease
 
     async def stop(self, flush: float = 0.0) -> None:
         """Shut down in reverse order; idempotent.

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from bot.ops.report import OpsEvent, report
+from bot.core.model import Address, MessageKind, Outgoing
+from bot.ops.report import OpsEvent, operator_addresses, render, report
 from bot.runtime import Runtime
 from bot.store import ops as ops_store
 from bot.store.db import transaction
@@ -52,6 +53,11 @@ class Health:
         self.leaders: dict[str, bool] = {}
         self._heartbeat_at: datetime | None = None
         self._failing_since: datetime | None = None
+        #: Operator chats told directly in this outage (the database away): recorded after.
+        self._told_away: list[Address] | None = None
+        #: Whether this process tells the operators on `platform` directly while the
+        #: database is away: its sender (`bot.app`), so one process tells them, once.
+        self.tells_on: Callable[[str], bool] = lambda platform: True
         self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.registry = CollectorRegistry()
@@ -95,10 +101,13 @@ class Health:
         self.tick_seconds.observe(seconds)
         if not ok:
             self._failing_since = self._failing_since or now
+            if self._told_away is None and now - self._failing_since > DATABASE_REPORT_AFTER:
+                await self._tell_away(self._failing_since, now)
             return
         if self._failing_since is not None:
             await self._tell_recovered(self._failing_since, now)
             self._failing_since = None
+            self._told_away = None
         self.last_tick = now
         self.last_tick_ts.set(now.timestamp())
         try:
@@ -108,16 +117,58 @@ class Health:
             log.warning("tick not recorded", extra={"action": "ops.beat_failed"})
         self._maybe_heartbeat(now)
 
+    async def _tell_away(self, since: datetime, now: datetime) -> None:
+        """Ticks have failed for over a minute: if the database is away, tell the operators now.
+
+        Nothing can be queued while the database is away, so the message goes from
+        memory straight through the transports, once per outage, by the process that
+        sends for the operator's platform (`tells_on`); it is recorded (`report`, with
+        the chats already told) once the database is back.
+        """
+        if await self.database_ok():
+            return  # the ticks fail for another reason: logged where they fail
+        self._told_away = []
+        facts: dict[str, int | str] = {
+            "seconds": int((now - since).total_seconds()),
+            "since": f"{since:%Y-%m-%d %H:%M:%S} UTC",
+        }
+        text = render(OpsEvent.DATABASE_AWAY, facts)
+        for address in operator_addresses(self._rt.settings):
+            transport = self._transports.get(address.platform)
+            if transport is None or not self.tells_on(address.platform):
+                continue
+            try:
+                await transport.send(Outgoing(address, text, kind=MessageKind.ALERT))
+            except Exception:  # queued after the outage instead
+                log.warning(
+                    "operator not told directly",
+                    extra={"action": "ops.report_failed", "platform": address.platform},
+                )
+                continue
+            self._told_away.append(address)
+        log.error(
+            "operators told: %s",
+            OpsEvent.DATABASE_AWAY.value,
+            extra={"action": "ops.database_away", "operators": len(self._told_away), **facts},
+        )
+
     async def _tell_recovered(self, since: datetime, now: datetime) -> None:
         """Ticks failed from `since` until now: longer than a minute is told to the operators.
 
-        Told once it is over, since nothing can be queued while the database is away.
+        Told once it is over, since nothing can be queued while the database is away;
+        what was told directly meanwhile is recorded now.
         """
         seconds = int((now - since).total_seconds())
         if now - since <= DATABASE_REPORT_AFTER:
             return
         try:
             async with transaction(self._rt.sessions) as session:
+                if self._told_away:
+                    await report(
+                        session, self._rt.settings, OpsEvent.DATABASE_AWAY, now,
+                        dedupe=f"database:{since.isoformat()}", told=self._told_away,
+                        seconds=seconds, since=f"{since:%Y-%m-%d %H:%M:%S} UTC",
+                    )  # fmt: skip
                 await report(
                     session, self._rt.settings, OpsEvent.DATABASE_DOWN, now,
                     dedupe=f"database:{since.isoformat()}",

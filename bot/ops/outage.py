@@ -134,6 +134,5 @@ async def _ask_to_check(
     return await outbox.enqueue_many(session, messages, now=now)
 
 
-
 def _utc(at: datetime) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC"

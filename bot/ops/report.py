@@ -17,6 +17,7 @@ number, since they are logged as well as sent. The catalog text of each event
 | PROMPT_UNDELIVERABLE | checkin_id, platform |
 | SIGNAL_CAPTCHA | command |
 | DATABASE_DOWN | seconds, since |
+| DATABASE_AWAY | seconds, since (told while it lasts, see `bot.ops.health`) |
 | LEADER_CHANGED | platform, holder |
 | OUTAGE_DETECTED | since, until, count |
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +52,7 @@ class OpsEvent(enum.StrEnum):
     PROMPT_UNDELIVERABLE = "prompt_undeliverable"
     SIGNAL_CAPTCHA = "signal_captcha"
     DATABASE_DOWN = "database_down"
+    DATABASE_AWAY = "database_away"
     LEADER_CHANGED = "leader_changed"
     OUTAGE_DETECTED = "outage_detected"
 
@@ -82,6 +85,7 @@ async def report(
     now: datetime,
     *,
     dedupe: str,
+    told: Collection[Address] = (),
     **facts: int | str,
 ) -> int:
     """Tell the operators about `event` once per `dedupe`; returns messages queued.
@@ -90,7 +94,8 @@ async def report(
     priority to every operator chat and logs one line (ERROR, or WARNING for events
     that do not put alerts at risk) with `action="ops.<event>"` and the facts. A
     second call with the same `event` and `dedupe` does nothing and returns 0. With
-    no operator chat configured the report is only logged.
+    no operator chat configured the report is only logged. Operator chats in `told`
+    were already told directly (the database was away): recorded, not queued again.
     """
     key = _key(f"ops:{event.value}:{dedupe}")
     if not await ops_store.first_report(session, key, event.value, now):
@@ -98,6 +103,8 @@ async def report(
     text = render(event, facts)
     queued = 0
     for address in operator_addresses(settings):
+        if address in told:
+            continue
         out = Outgoing(address, text, kind=MessageKind.ALERT)
         queued += await outbox.enqueue(session, out, now=now, dedupe_key=_key(f"{key}:{address}"))
     level = logging.WARNING if event in _WARNING_ONLY else logging.ERROR

@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 
 from bot.config import OpsSettings
+from bot.store import ops as ops_store
 from tests.support.clock import FakeClock
 from tests.support.harness import Harness, contact_link, make_settings
 
@@ -238,6 +239,46 @@ async def test_a_database_away_over_a_minute_is_told_when_it_is_back(sqlite_url:
         h.app.ticker._run = away
         await tick(h, seconds=30)
         h.app.ticker._run = real
+        await tick(h, seconds=30)
+        assert h.new_for("ops") == []
+
+
+async def test_a_database_away_over_a_minute_is_told_while_it_lasts_once(tmp_path: Any) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/db.sqlite"
+    settings = dataclasses.replace(
+        make_settings(url), ops=OpsSettings(listen="", operator_chats=("console:ops",))
+    )
+    async with Harness(url, FakeClock(T0), settings=settings) as h:
+        await tick(h)
+        await h.app.engine.dispose()  # new connections must open the file again
+        (tmp_path / "db.sqlite").rename(tmp_path / "away.sqlite")
+        (tmp_path / "db.sqlite").mkdir()  # a directory where the file was: cannot be opened
+        try:
+            for _ in range(3):
+                await h.app.ticker.run_once(h.clock.advance(timedelta(seconds=30)))
+            assert h.new_for("ops") == []  # away since 09:00:30: a minute, not over it
+            await h.app.ticker.run_once(h.clock.advance(timedelta(seconds=30)))
+            away = [
+                "Check the database server now. Holdfast cannot reach its database since "
+                "2026-06-01 09:00:30 UTC (90 seconds).\nCheck-ins and alerts are waiting. "
+                "You will get another message when it is back."
+            ]
+            assert h.new_for("ops") == away  # told while it is away, straight from memory
+            for _ in range(4):
+                await h.app.ticker.run_once(h.clock.advance(timedelta(seconds=30)))
+            assert h.new_for("ops") == []  # once per outage
+        finally:
+            (tmp_path / "db.sqlite").rmdir()
+            (tmp_path / "away.sqlite").rename(tmp_path / "db.sqlite")
+        await tick(h, seconds=30)  # back at 09:04:30
+        assert h.new_for("ops") == [
+            "Holdfast could not reach its database for 240 seconds (since 2026-06-01 09:00:30 "
+            "UTC). It is back now.\nCheck-ins and alerts waited meanwhile. Check the database "
+            "server."
+        ]
+        async with h.app.rt.sessions() as session:  # what was told meanwhile is on record
+            events = [e for e, _ in await ops_store.recent_reports(session, T0)]
+        assert sorted(events) == ["database_away", "database_down"]
         await tick(h, seconds=30)
         assert h.new_for("ops") == []
 
