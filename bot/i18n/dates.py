@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_skeleton
 from babel.units import format_unit
 
+from bot.core.durations import format_duration
 from bot.core.text import format_ago
 from bot.core.times import format_hhmm
 
@@ -61,3 +62,20 @@ def elapsed(delta: timedelta, lang: str = "en") -> str:
         for value, unit in parts
         if value or len(parts) == 1
     )
+
+
+def duration(value: timedelta, lang: str = "en") -> str:
+    """A length of time for a reader: `1h30m` in English, `1 ชั่วโมง 30 นาที` in Thai.
+
+    English keeps the form people type; other languages get each non-zero part with
+    CLDR's unit names.
+    """
+    if lang == "en":
+        return format_duration(value)
+    remaining = max(0, int(value.total_seconds()))
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, remaining = divmod(remaining, size)
+        if count:
+            parts.append(format_unit(count, f"duration-{unit}", length="long", locale=lang))
+    return " ".join(parts) or format_unit(0, "duration-second", length="long", locale=lang)

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
 from bot import reach as contact_reach
-from bot.core.durations import format_duration
 from bot.core.escalation import who_is_told
 from bot.core.lifecycle import Kind, Reach
 from bot.core.model import Address, Choice, MessageKind, Outgoing
 from bot.i18n import t
+from bot.i18n.dates import duration
 from bot.runtime import Runtime
 from bot.scheduler import wellbeing
 from bot.scheduler.recurrence import materialise
@@ -151,7 +151,7 @@ async def _checkin_batch(rt: Runtime, now: datetime, batch: int) -> tuple[int, i
 
 def _reminder(to: Address, lang: str, kind: str, grace: timedelta, reach: Reach) -> Outgoing:
     key = "reminder.timer" if kind == Kind.TIMER else "reminder.text"
-    text = t(key, lang, grace=format_duration(grace), who=t(who_is_told(reach), lang))
+    text = t(key, lang, grace=duration(grace, lang), who=t(who_is_told(reach), lang))
     choices = ((Choice(t("prompt.safe", lang), "/ok"), Choice(t("prompt.help", lang), "/sos")),)
     return Outgoing(to, text, choices, kind=MessageKind.REMINDER)
 

@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
-from bot.core.durations import format_duration
 from bot.core.escalation import who_is_told
 from bot.core.lifecycle import Kind, Reach, State, first_deadline, pause_stops, paused_now
 from bot.core.model import Address, Choice, MessageKind, Outgoing
 from bot.core.schedules import next_due, parse_schedule
 from bot.i18n import t
+from bot.i18n.dates import duration
 from bot.runtime import Runtime
 from bot.store import checkins as checkin_store
 from bot.store import outbox
@@ -134,7 +134,7 @@ def prompt(to: Address, lang: str, window: timedelta, grace: timedelta, reach: R
     """The "are you safe?" message with its two buttons, saying who would be alerted."""
     who = t(who_is_told(reach), lang)
     text = t(
-        "prompt.text", lang, window=format_duration(window), grace=format_duration(grace), who=who
+        "prompt.text", lang, window=duration(window, lang), grace=duration(grace, lang), who=who
     )
     choices = ((Choice(t("prompt.safe", lang), "/ok"), Choice(t("prompt.help", lang), "/sos")),)
     return Outgoing(to, text, choices, kind=MessageKind.PROMPT)
