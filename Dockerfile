@@ -4,7 +4,8 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    HOLDFAST_DATABASE_URL=sqlite+aiosqlite:////data/holdfast.db
+    HOLDFAST_DATABASE_URL=sqlite+aiosqlite:////data/holdfast.db \
+    HOLDFAST_SIGNAL_SPOOL=/data/holdfast-signal.spool
 
 RUN useradd --system --create-home --uid 10001 holdfast \
  && mkdir /data && chown holdfast:holdfast /data

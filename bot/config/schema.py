@@ -44,6 +44,8 @@ class SignalSettings:
 
     service: str = ""
     phone_number: str = ""
+    #: local file (0600, sealed) keeping received messages while the database is away
+    spool: str = "holdfast-signal.spool"
 
     @property
     def enabled(self) -> bool:

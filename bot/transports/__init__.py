@@ -29,5 +29,9 @@ def build_transports(
     if settings.signal.enabled:
         from bot.transports.signal import SignalTransport
 
-        found["signal"] = SignalTransport(settings.signal.service, settings.signal.phone_number)
+        found["signal"] = SignalTransport(
+            settings.signal.service,
+            settings.signal.phone_number,
+            spool=settings.signal.spool or None,
+        )
     return found

@@ -21,6 +21,10 @@ How signalbot 2.2.1 is used, and why not its `SignalBot` class:
   the JSON error body away, and with it the only text that tells "Unregistered
   user" from "Untrusted Identity" from a bad request (see `errors.py`).
 
+While the database is away, received frames are kept in order in a local spool
+file (`spool.py`) and replayed once it is back: signal-cli keeps nothing, so a
+frame the app cannot record now would otherwise be lost.
+
 A changed safety number is never trusted automatically: it may mean the
 recipient's phone was seized. The send fails with `RecipientUnreachable`, and an
 operator verifies the new number with the person.
@@ -34,6 +38,7 @@ import json
 import logging
 import re
 import uuid
+from pathlib import Path
 
 import aiohttp
 from signalbot import SendMessage
@@ -46,6 +51,7 @@ from bot.transports.base import (
     PermanentDeliveryError,
     RateLimited,
     RecipientUnreachable,
+    StoreUnavailable,
     TransientDeliveryError,
     render_numbered,
 )
@@ -64,6 +70,7 @@ from bot.transports.signal.service import (
     check_service,
     describe,
 )
+from bot.transports.signal.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +102,7 @@ class SignalTransport:
         send_timeout: float = 30.0,
         heartbeat: float = 20.0,
         stop_grace: float = 5.0,
+        spool: str | Path | None = None,
     ) -> None:
         self._address = ServiceAddress.parse(service)
         self._number = phone_number.strip()
@@ -117,6 +125,9 @@ class SignalTransport:
         self._started = False
         self._stopped = False
         self._rate_limit_strikes = 0  # 429s in a row; the next wait doubles with each
+        #: frames received while the database was away, replayed in order (`spool.py`)
+        self._spool = Spool(spool)
+        self._replay: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
@@ -178,6 +189,14 @@ class SignalTransport:
         receiver, self._receiver = self._receiver, None
         if receiver is not None:
             await receiver.close(self._stop_grace)
+        await self._stop_replay()
+
+    async def _stop_replay(self) -> None:
+        """Stop replaying the spool; what is left stays in the file for the next start."""
+        replay, self._replay = self._replay, None
+        if replay is not None:
+            replay.cancel()
+            await asyncio.gather(replay, return_exceptions=True)
 
     async def _open_receiver(self) -> None:
         assert self._session is not None
@@ -191,6 +210,8 @@ class SignalTransport:
             long_disconnect=long_disconnect,
             heartbeat=self._heartbeat,
         )
+        if len(self._spool):  # kept by an earlier run while the database was away
+            self._start_replay()
         try:
             await self._receiver.open()
         except CONNECT_ERRORS as exc:
@@ -207,6 +228,7 @@ class SignalTransport:
         self._stopped = True
         if self._receiver is not None:
             await self._receiver.close(self._stop_grace)
+        await self._stop_replay()
         if self._session is not None:
             await self._session.close()
         if self._api is not None:
@@ -376,7 +398,54 @@ class SignalTransport:
         return Delivered(message_id=str(timestamp) if timestamp is not None else None)
 
     async def _on_frame(self, raw: str) -> None:
-        """Handle one websocket frame; never raises (the receive loop must go on)."""
+        """Handle one websocket frame, or keep it while the database is away; never raises."""
+        if len(self._spool):  # frames are waiting for the database: keep the order
+            self._keep(raw)
+        elif not await self._handle_frame(raw):
+            self._keep(raw)
+
+    def _keep(self, raw: str) -> None:
+        """Spool a frame the app cannot record now, and make sure a replay will handle it."""
+        try:
+            self._spool.append(raw)
+        except OSError as exc:  # cannot write the file: hold it in memory at least
+            log.error(
+                "cannot keep a Signal message on disk (%s)",
+                type(exc).__name__,
+                extra={"action": "signal.spool_failed"},
+            )
+            self._spool = Spool(None)
+            self._spool.append(raw)
+        log.warning(
+            "the database is away: a Signal message is kept until it is back",
+            extra={"action": "signal.spooled", "waiting": len(self._spool)},
+        )
+        self._start_replay()
+
+    def _start_replay(self) -> None:
+        if self._replay is None or self._replay.done():
+            self._replay = asyncio.create_task(self._replay_spool(), name="holdfast-signal-spool")
+
+    async def _replay_spool(self) -> None:
+        """Handle the spooled frames in order, waiting (with backoff) for the database."""
+        minimum, maximum, _ = self._reconnect
+        delay = minimum
+        replayed = 0
+        while (raw := self._spool.first()) is not None:
+            if await self._handle_frame(raw):
+                self._spool.done()
+                replayed += 1
+                delay = minimum
+            else:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, maximum)
+        log.info(
+            "Signal messages kept while the database was away were handled",
+            extra={"action": "signal.spool_replayed", "count": replayed},
+        )
+
+    async def _handle_frame(self, raw: str) -> bool:
+        """Handle one frame; False only if the database is away (the frame must be kept)."""
         assert self._api is not None
         try:
             incoming = await to_incoming(
@@ -388,7 +457,7 @@ class SignalTransport:
                 extra={"action": "signal.receive_error"},
             )
             log.debug("receive error: %s", errors.redact(str(exc), self._number))
-            return
+            return True
         except Exception as exc:  # one bad frame must not stop the others
             log.error(
                 "could not read a Signal message (%s)",
@@ -396,19 +465,26 @@ class SignalTransport:
                 extra={"action": "signal.frame_failed"},
             )
             log.debug("frame failure", exc_info=True)
-            return
-        if incoming is not None:
-            await self._hand_over(incoming)
+            return True
+        if incoming is None:
+            return True
+        return await self._hand_over(incoming)
 
-    async def _hand_over(self, incoming: Incoming) -> None:
-        """Give an Incoming to the app, retrying with backoff (the app dedupes on dedupe_key)."""
+    async def _hand_over(self, incoming: Incoming) -> bool:
+        """Give an Incoming to the app, retrying with backoff (the app dedupes on dedupe_key).
+
+        Returns False at once if the database is away (`StoreUnavailable`): the
+        frame is spooled rather than retried here.
+        """
         assert self._on_incoming is not None
         delay = self._reconnect[0]
         failure: Exception | None = None
         for attempt in range(1, _INCOMING_ATTEMPTS + 1):
             try:
                 await self._on_incoming(incoming)
-                return
+                return True
+            except StoreUnavailable:
+                return False
             except Exception as exc:
                 failure = exc
             log.warning(
@@ -426,6 +502,7 @@ class SignalTransport:
             extra={"action": "signal.incoming_failed"},
         )
         log.debug("last failure", exc_info=failure)
+        return True
 
 
 def render_for_group(out: Outgoing) -> str:
