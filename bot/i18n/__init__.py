@@ -105,6 +105,7 @@ def compile_po(handle: Any, lang: str) -> gettext.GNUTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+@cache
 def languages() -> tuple[str, ...]:
     """Languages people can choose: English and every language with a catalog, in /lang order."""
     return tuple(code for code in NATIVE_NAMES if code == DEFAULT_LANG or po_path(code).is_file())
