@@ -99,6 +99,7 @@ class App:
         )
         self.router = Router(self.rt, ROUTES, account.first_contact, on_text=checkins.on_plain_text)
         self.on_incoming = holding(self.router.handle)
+        self.rt.run_deferred = self.router.run_deferred
         self.delivery = Delivery(self.rt, self.transports)
         self.rt.on_queued = self.delivery.wake
         self.health = Health(self.rt, self.transports, scheduler=role.ticks)

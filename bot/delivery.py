@@ -119,11 +119,14 @@ class Delivery:
     async def run_once(self, now: datetime | None = None) -> int:
         """Send everything sendable now, batch by batch (tests, bursts); returns how many tried."""
         total = 0
-        while rows := await self._claim(self._concurrency, now):
-            results = await asyncio.gather(*(self._send(row) for row in rows))
-            await self._record(list(results), now)
-            total += len(rows)
-        return total
+        while True:
+            while rows := await self._claim(self._concurrency, now):
+                results = await asyncio.gather(*(self._send(row) for row in rows))
+                await self._record(list(results), now)
+                total += len(rows)
+            # commands kept until their sender's alert was out may queue more
+            if not await self._rt.run_deferred(now):
+                return total
 
     def request_stop(self) -> None:
         """Stop claiming; `run` records what is in flight and returns."""
@@ -158,6 +161,7 @@ class Delivery:
                 inflight.difference_update(finished)
                 if finished:
                     await self._record_or_wait([task.result() for task in finished])
+                    await self._deferred()
             if inflight:
                 done, inflight = await asyncio.wait(inflight, timeout=drain_timeout)
                 if done:
@@ -187,6 +191,13 @@ class Delivery:
                     )
             except Exception:
                 log.warning("outbox leases not renewed", extra={"action": "delivery.renew_failed"})
+
+    async def _deferred(self) -> None:
+        """Carry out kept commands whose sender's alert is now out; never stops delivery."""
+        try:
+            await self._rt.run_deferred(None)
+        except Exception:
+            log.exception("deferred commands failed", extra={"action": "delivery.deferred_failed"})
 
     async def _record_or_wait(self, results: list[Result]) -> None:
         """Record results, retrying while the database is unreachable.
@@ -270,7 +281,9 @@ class Delivery:
         asking raises, so the message is retried, never posted unchecked.
         """
         member: bool | None = False
-        if defender:
+        if defender == checkin_store.UNKNOWN_PERSON:
+            member = None
+        elif defender:
             ask = getattr(transport, "is_member", None)
             member = await ask(row.chat_id, defender) if ask is not None else None
         return escalation.posts_to_chat(Kind(kind), member)

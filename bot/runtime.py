@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.config import Settings
+
+
+async def _nothing_deferred(now: datetime | None = None) -> int:
+    return 0
 
 
 def new_worker_id() -> str:
@@ -34,6 +39,8 @@ class Runtime:
         numbered_platforms: platforms without buttons (choices are numbered).
         on_queued: called after a transaction queued messages, to wake delivery.
         on_outcome: called with (platform, outcome) after each send is recorded (metrics).
+        run_deferred: carries out commands kept while their sender's alert was open
+            (`Router.run_deferred`); delivery calls it after recording sends.
     """
 
     settings: Settings
@@ -44,6 +51,7 @@ class Runtime:
     numbered_platforms: frozenset[str] = frozenset()
     on_queued: Callable[[], None] = lambda: None
     on_outcome: Callable[[str, str], None] = lambda platform, outcome: None
+    run_deferred: Callable[[datetime | None], Awaitable[int]] = field(default=_nothing_deferred)
 
     def link_for(self, platform: str, code: str) -> str | None:
         """A deep link for an invite code on this platform, if it has links."""

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.core import escalation as core
-from bot.core.escalation import Case, Plan, Policy
+from bot.core.escalation import Audience, Case, Notice, Plan, Policy
 from bot.core.lifecycle import Kind, Reach, State, pause_stops, paused_now
 from bot.core.model import MessageKind, Outgoing
 from bot.engine import messages
@@ -46,6 +46,7 @@ __all__ = [
     "delivered",
     "emergency",
     "left",
+    "phone_lowered",
     "policy_of",
     "reach",
     "resolve",
@@ -348,6 +349,23 @@ async def left(
         if plan is not None:
             await carry_out(session, row, plan, now, settings)
     return len(ids)
+
+
+async def phone_lowered(
+    session: AsyncSession, checkin_ids: list[int], command: str, now: datetime
+) -> int:
+    """The defender's phone sent a command that lowers protection while these alerts were open.
+
+    Everyone still in each alert hears it once, at alert priority, as a sign of danger
+    (`bot.core.seized`). Returns messages queued.
+    """
+    told = 0
+    notice = Notice(Audience.ALERTED, "alert.phone_lowered", f"lowered{now:%Y%m%d%H%M%S%f}")
+    for checkin_id in checkin_ids:
+        row = await checkin_store.checkin_for_update(session, checkin_id)
+        if row is not None:
+            told += await messages.tell(session, row, notice, now, command=command)
+    return told
 
 
 # -- send outcomes -----------------------------------------------------------------

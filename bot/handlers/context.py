@@ -31,6 +31,8 @@ class Ctx:
     user: User
     now: datetime
     new_user: bool = False
+    #: carrying out a command kept while the sender's alert was open (`bot.core.seized`)
+    deferred: bool = False
 
     @property
     def lang(self) -> str:

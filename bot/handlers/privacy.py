@@ -8,6 +8,7 @@ on the console. It leaves out duress alerts and the duress word's existence (see
 minutes). The people linked to the person are told only that a link ended, without
 a name, so no message about them survives the erasure. The person gets one last
 message saying it is done; it is linked to nobody and deleted once sent.
+Sent while their own alert is open, it never undoes the alert (`_erase`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from bot import engine
+from bot.core import seized
 from bot.core.commands import Command
 from bot.core.errors import UserError
 from bot.core.model import Attachment, Choice, MessageKind, Outgoing
@@ -24,6 +27,7 @@ from bot.core.text import clean_name
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.i18n import t
+from bot.store import deferred as deferred_store
 from bot.store import outbox
 from bot.store import privacy as privacy_store
 from bot.store import users as user_store
@@ -65,6 +69,9 @@ def _counts(doc: dict[str, Any]) -> dict[str, Any]:
 
 async def forgetme(ctx: Ctx, cmd: Command) -> None:
     """Ask for confirmation, then (on `/forgetme confirm`) erase the person."""
+    if ctx.deferred:  # confirmed when it was kept: the rest of an erasure
+        await finish_erase(ctx)
+        return
     word = cmd.args.strip().casefold()
     if not word:
         ctx.user.forget_requested_at = ctx.now
@@ -80,17 +87,52 @@ async def forgetme(ctx: Ctx, cmd: Command) -> None:
 
 
 async def _erase(ctx: Ctx) -> None:
-    """Erase in the handler's transaction: the notices commit with the erasure or not at all."""
+    """Erase in the handler's transaction: the notices commit with the erasure or not at all.
+
+    While the person's own alert is open (or its messages wait to be sent), the
+    alert is not undone (`bot.core.seized`): everyone it reached hears that the
+    phone sent /forgetme, all it does not need is erased now, and the rest once it
+    is closed (`finish_erase`, run as a deferred command).
+    """
+    alert_open, unsent = await deferred_store.alert_state(ctx.session, ctx.user.id)
+    decision = seized.on_lowering("forgetme", alert_open=alert_open, unsent=unsent)
+    if decision.erase_now:
+        await _erase_around_alert(ctx, decision.when)
+        return
+    await finish_erase(ctx, farewell=True)
+
+
+async def _erase_around_alert(ctx: Ctx, when: str) -> None:
+    user_id = ctx.user.id
+    alerts = await deferred_store.alert_checkins(ctx.session, user_id)
+    await engine.phone_lowered(ctx.session, alerts, "/forgetme", ctx.now)
+    chat = ctx.incoming.chat
+    await deferred_store.defer(
+        ctx.session, user_id=user_id, when=when, text="/forgetme confirm",
+        platform=chat.platform, chat_id=chat.chat_id, now=ctx.now,
+    )  # fmt: skip
+    farewell = Outgoing(chat, ctx.t("forget.done_later"), answer_ref=ctx.incoming.answer_ref)
+    ended = await privacy_store.erase_except_alerts(ctx.session, user_id, alerts)
+    for other in ended:
+        await ctx.tell(other, "forget.link_ended", kind=MessageKind.INFO)
+    await privacy_store.queue_farewell(ctx.session, farewell, ctx.now)
+    # the same line as a whole erasure: logs do not tell which alert was open, or why
+    log.info("person erased", extra={"action": "privacy.erased", "links_ended": len(ended)})
+
+
+async def finish_erase(ctx: Ctx, *, farewell: bool = False) -> None:
+    """Erase the person entirely; tell the people linked, and (`farewell`) the person."""
     user_id = ctx.user.id
     linked = await privacy_store.linked_people(ctx.session, user_id)
     raw_name = ctx.user.display_name or ""
     names = {raw_name, clean_name(raw_name, fallback="")}
-    farewell = Outgoing(ctx.incoming.chat, ctx.t("forget.done"), answer_ref=ctx.incoming.answer_ref)
+    goodbye = Outgoing(ctx.incoming.chat, ctx.t("forget.done"), answer_ref=ctx.incoming.answer_ref)
     fates = await privacy_store.erase(ctx.session, user_id, names, ctx.now)
     for other in linked:
         await ctx.tell(other, "forget.link_ended", kind=MessageKind.INFO)
     await _tell_group_fates(ctx, fates)
-    await privacy_store.queue_farewell(ctx.session, farewell, ctx.now)
+    if farewell:
+        await privacy_store.queue_farewell(ctx.session, goodbye, ctx.now)
     log.info("person erased", extra={"action": "privacy.erased", "links_ended": len(linked)})
 
 

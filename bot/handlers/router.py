@@ -12,18 +12,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from bot.core import commands
+from bot.core import seized as core_seized
 from bot.core.commands import Command
 from bot.core.errors import UserError
 from bot.core.flood import FloodGuard, Verdict
-from bot.core.model import Incoming, Outgoing
+from bot.core.model import Address, Incoming, Outgoing, Sender
 from bot.core.text import is_ascii_number
-from bot.handlers import secrets
+from bot.handlers import secrets, seized
 from bot.handlers.context import Ctx
 from bot.i18n import has, t, zawgyi
 from bot.runtime import Runtime
 from bot.store import chats, outbox
+from bot.store import deferred as deferred_store
 from bot.store import users as user_store
 from bot.store.db import transaction
 
@@ -159,9 +162,14 @@ class Router:
             return
         try:
             async with ctx.session.begin_nested():
-                if commands.lowers_protection(command):  # the one PIN gate
-                    command = await secrets.guard(ctx, command)
-                await route.handler(ctx, command)
+                deferred = False
+                if commands.lowers_protection(command) and not ctx.deferred:
+                    command = await secrets.guard(ctx, command)  # the one PIN gate
+                    # while the sender's own alert is open: told to its recipients, and
+                    # kept until its messages are out (`bot.core.seized`)
+                    deferred = await seized.gate(ctx, command)
+                if not deferred:
+                    await route.handler(ctx, command)
         except UserError as error:
             if error.after_rollback is not None:
                 await error.after_rollback(ctx)
@@ -173,6 +181,40 @@ class Router:
             log.exception("handler failed", extra={"action": f"command.{command.name}.failed"})
             await ctx.reply("error.generic")
         log.info("command", extra={"action": _action(command.name), "user_id": ctx.user.id})
+
+    async def run_deferred(self, now: datetime | None = None) -> int:
+        """Carry out commands kept while their sender's alert was open, once it allows.
+
+        Each runs in its own transaction, as if just sent from the chat it came from
+        (its reply goes there), without the gates it already passed. Crash-safe: a
+        command is removed in the transaction that carries it out.
+        """
+        now = now or self._rt.clock.now()
+        async with transaction(self._rt.sessions) as session:
+            if not await deferred_store.any_waiting(session):
+                return 0
+            todo = [(c.id, c.user_id, c.when, c.text, c.platform, c.chat_id)
+                    for c in await deferred_store.waiting(session)]  # fmt: skip
+        done = 0
+        for command_id, user_id, when, text, platform, chat_id in todo:
+            async with transaction(self._rt.sessions) as session:
+                alert_open, unsent = await deferred_store.alert_state(session, user_id)
+                if not core_seized.ready(
+                    core_seized.When(when), alert_open=alert_open, unsent=unsent
+                ) or not await deferred_store.take(session, command_id):
+                    continue
+                user = await user_store.users_by_id(session, [user_id])
+                command = commands.parse(text)
+                if user_id not in user or command is None:
+                    continue
+                chat = Address(platform, chat_id)
+                incoming = Incoming(Sender(platform, ""), chat, True, text)
+                ctx = Ctx(self._rt, session, incoming, user[user_id], now, deferred=True)
+                await self._run(ctx, command)
+                done += 1
+        if done:
+            self._rt.on_queued()
+        return done
 
     async def _refuse(self, ctx: Ctx, error: UserError) -> None:
         key = error.key if has(error.key) else "error.generic"

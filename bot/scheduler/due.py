@@ -87,6 +87,7 @@ async def run_once(rt: Runtime, now: datetime | None = None, batch: int = BATCH)
     report.weekly = await wellbeing.run_once(rt, now)  # well-being: no check-in, no alert
     report.rechecks = await contact_reach.run_once(rt, now)
     report.purged = await _purge(rt, now)
+    await rt.run_deferred(now)  # commands kept for an alert now closed (also after a restart)
     if report.anything:
         rt.on_queued()
         log.info(

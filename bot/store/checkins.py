@@ -24,6 +24,8 @@ _OPEN = tuple(s.value for s in OPEN_STATES)
 QUEUED, REACHED, UNREACHABLE, LEFT = "queued", "reached", "unreachable", "left"
 #: a silent alert not posted to a chat the defender may be in (never told anything more)
 WITHHELD = "withheld"
+#: `silent_chat_guards`' defender id for a person whose identities are gone
+UNKNOWN_PERSON = "?"
 
 
 # -- schedules ---------------------------------------------------------------------
@@ -530,7 +532,8 @@ async def silent_chat_guards(
     """Outbox rows that post a silent alert to a group chat: {outbox id: (kind, defender id)}.
 
     The defender id is their identity on the chat's platform ("" when they have none
-    there). The sender asks the platform whether that person is in the chat first.
+    there, `UNKNOWN_PERSON` when they have none left anywhere). The sender asks the
+    platform whether that person is in the chat first.
     """
     wanted = {r.alert_id for r in rows if r.alert_id is not None and r.user_id is None}
     if not wanted:
@@ -553,11 +556,14 @@ async def silent_chat_guards(
         )
     ).all()
     external = {(i.user_id, i.platform): i.external_id for i in ids}
+    known = {i.user_id for i in ids}
     guards: dict[int, tuple[str, str]] = {}
     for r in rows:
         if r.alert_id in owners and r.user_id is None:
             kind, owner = owners[r.alert_id]
-            guards[r.id] = (kind, external.get((owner, r.platform), ""))
+            # someone erasing themselves mid-alert has no identities left: unknown
+            fallback = "" if owner in known else UNKNOWN_PERSON
+            guards[r.id] = (kind, external.get((owner, r.platform), fallback))
     return guards
 
 

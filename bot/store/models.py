@@ -469,3 +469,22 @@ class GroupWellbeingSupport(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(SecretText)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeferredCommand(Base):
+    """A command that lowers protection, sent while the sender's own alert was open.
+
+    It is carried out once that alert's messages have gone out (`when` "delivered"),
+    or, for the rest of a `/forgetme`, once the alert is closed ("closed"). Kept here
+    so a restart loses nothing; deleted when carried out. `text` is the command as
+    typed (sealed), `platform`/`chat_id` the private chat it came from.
+    """
+
+    __tablename__ = "deferred_commands"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    when: Mapped[str] = mapped_column(String(16))  # delivered | closed
+    text: Mapped[str] = mapped_column(SecretText)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(SealedId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -314,6 +314,76 @@ async def erase(
     return fates
 
 
+async def erase_except_alerts(
+    session: AsyncSession, user_id: int, keep: Collection[int]
+) -> list[int]:
+    """`/forgetme` while an alert is open: erase at once all the alerts in `keep` do not need.
+
+    Kept until `erase` runs (once those alerts are closed): the check-ins in `keep`
+    with their alerts, recipients and messages; the person's name (the alerts say
+    it); the links to the contacts who protect them and their group memberships
+    (who acknowledges, who is repeated to, level 2). Everything else goes now:
+    their platform identities (the phone starts afresh), schedules and every other
+    check-in, the links where they protect others, invitations, well-being, the
+    duress word, the PIN, the pause, the messages to them. Returns the people whose
+    link with them ended now (they are told, without a name).
+    """
+    await session.flush()
+    identities = (
+        (await session.execute(select(Identity).where(Identity.user_id == user_id))).scalars().all()
+    )
+    chats = [(i.platform, i.chat_id) for i in identities]
+    kept = list(keep)
+    others = select(Checkin.id).where(Checkin.user_id == user_id, Checkin.id.not_in(kept))
+    other_alerts = select(Alert.id).where(Alert.checkin_id.in_(others.scalar_subquery()))
+    protected = sorted(
+        set(
+            (
+                await session.execute(
+                    select(Contact.defender_id).where(Contact.contact_id == user_id)
+                )
+            ).scalars()
+        )
+    )
+    await wellbeing.erase(session, user_id)
+    await _run(
+        session,
+        delete(Outbox).where(
+            or_(
+                Outbox.user_id == user_id,
+                _in_chats(chats),
+                Outbox.alert_id.in_(other_alerts.scalar_subquery()),
+            )
+        ),
+        delete(ChatChoices).where(
+            tuple_(ChatChoices.platform, ChatChoices.chat_id).in_(chats) if chats else false()
+        ),
+        delete(AlertRecipient).where(
+            or_(
+                AlertRecipient.user_id == user_id,
+                AlertRecipient.alert_id.in_(other_alerts.scalar_subquery()),
+            )
+        ),
+        delete(Alert).where(Alert.checkin_id.in_(others.scalar_subquery())),
+        update(Checkin).where(Checkin.acked_by == user_id).values(acked_by=None, acked_at=None),
+        update(Checkin).where(Checkin.id.in_(kept)).values(schedule_id=None),
+        delete(Checkin).where(Checkin.user_id == user_id, Checkin.id.not_in(kept)),
+        delete(Schedule).where(Schedule.user_id == user_id),
+        delete(Contact).where(Contact.contact_id == user_id),
+        delete(Invite).where(or_(Invite.inviter_id == user_id, Invite.used_by == user_id)),
+        delete(BadCodeAttempt).where(BadCodeAttempt.user_id == user_id),
+        delete(Identity).where(Identity.user_id == user_id),
+        update(User).where(User.id == user_id).values(
+            timezone=None, paused_until=None, pause_reason=None, pause_ends_at=None,
+            duress_hash=None, pin_hash=None, forget_requested_at=None, last_ok_at=None,
+        ),
+    )  # fmt: skip
+    for obj in [*identities, await session.get(User, user_id)]:
+        if obj is not None and obj in session:
+            session.expunge(obj)
+    return protected
+
+
 async def _run(session: AsyncSession, *statements: Any) -> None:
     for stmt in statements:
         await session.execute(stmt.execution_options(synchronize_session=False))

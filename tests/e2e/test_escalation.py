@@ -262,7 +262,10 @@ async def test_leaving_tells_the_others_without_a_name(sqlite_url: str) -> None:
                       for w in line.split() if w.startswith("#")]  # fmt: skip
         await s.say("alice", f"/contact_remove {bob_link}")
         assert s.new("carol") == [
-            "Note: one of the people alerted about Alice is no longer part of this alert."
+            # the phone lowered protection while the alert was open (issue 10)
+            "WARNING: Alice's account sent /contact_remove while this alert was open. Treat "
+            "it as a sign of danger: someone else may be using their phone.",
+            "Note: one of the people alerted about Alice is no longer part of this alert.",
         ]
 
 

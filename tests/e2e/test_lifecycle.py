@@ -80,7 +80,7 @@ async def test_ack_tells_the_others_and_answer_sends_all_clear(sqlite_url: str) 
         assert has(h.new_for("bob"), "SAFETY ALERT") and has(h.new_for("carol"), "SAFETY ALERT")
         reply = await h.say("bob", "/ack")
         assert has(reply, "The others alerted know you are on it")
-        assert h.new_for("carol") == ["Bob is handling the alert for Alice."]
+        assert h.new_for("carol") == ["Someone alerted is handling the alert for Alice."]
         assert not has(h.new_for("alice"), "Bob")  # the defender's phone learns nothing
         await h.say("alice", "ok")
         for contact in ("bob", "carol"):

@@ -169,7 +169,8 @@ async def test_forgetme_erases_every_trace_and_tells_links_only_that_they_ended(
         await h.advance(minutes=5)
         await h.advance(minutes=15)
         assert has(await h.say("alice", "/ack"), "The others alerted know you are on it")
-        assert has(h.new_for("erin"), "Alice is handling the alert for Carol")
+        # another contact hears that someone is on it, never who (issue 10)
+        assert has(h.new_for("erin"), "Someone alerted is handling the alert for Carol")
         await h.say("carol", "ok")
         # Alice's own life with Holdfast: every kind of row about her.
         await h.say("alice", "/checkin daily 10:00")
@@ -182,6 +183,11 @@ async def test_forgetme_erases_every_trace_and_tells_links_only_that_they_ended(
         await h.say("alice", "tangerine")
         await h.say("alice", "/pause 2h away")
         await h.say("alice", "/mydata")
+        # Her alerts are closed first: with one open, /forgetme leaves the alert its
+        # records until it closes (test_seized_phone tells that story).
+        for _ in range(3):
+            if has(await h.say("bob", "/resolve"), "no open alert"):
+                break
         alice = await user_id(h, "alice")
         before = await rows_of_every_table(h)
         assert any(refers_to_user(t, r, alice) for t, rows in before.items() for r in rows)

@@ -7,10 +7,15 @@ every chat receives.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+from sqlalchemy import func, select
 
+from bot.store.models import Checkin, DeferredCommand, Identity, Schedule, User
+from bot.transports.base import RateLimited, TransientDeliveryError
+from tests.e2e.test_escalation import MIN, NINE, Story
+from tests.e2e.test_privacy import refers_to_user, rows_of_every_table
 from tests.support.clock import FakeClock
 from tests.support.groups import organise, user_of
 from tests.support.harness import has
@@ -161,3 +166,128 @@ async def test_contacts_hear_someone_is_handling_organisers_hear_who(tg: Telegra
     again = await tg.say(TESS, "/ack")
     assert again == ["Someone else is already handling this alert."]
     assert not any("Tomas" in m for m in tg.inbox(TESS))
+
+
+# -- nothing undoes an open alert silently (console-free fake platform, scripted failures) --
+
+
+async def alice_missed(s: Story) -> None:
+    """Alice (contact Bob, organiser Olga) missed her 09:00 check-in: Bob alerted at 09:45."""
+    await s.contacts("alice", "bob")
+    await s.organiser("alice", "olga")
+    await s.missed_at_945()
+
+
+async def rows(s: Story, model: type, *where: object) -> int:
+    async with s.h.app.rt.sessions() as session:
+        stmt = select(func.count()).select_from(model).where(*where)
+        return int((await session.execute(stmt)).scalar_one())
+
+
+WARNED = (
+    "WARNING: Alice's account sent {command} while this alert was open. Treat it as a sign "
+    "of danger: someone else may be using their phone."
+)
+
+
+async def test_forgetme_after_a_missed_checkin_keeps_the_alert_going(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await alice_missed(s)
+        assert s.heads("bob") == ["SAFETY ALERT"]
+        alice = await s.uid("alice")
+        await s.say("alice", "/forgetme")
+        done = await s.say("alice", "/forgetme confirm")
+
+        assert done == [
+            "Done: your data is erased. A few records stay until messages already on their "
+            "way have been dealt with; then they are erased too. If you write again, you "
+            "start afresh."
+        ]
+        assert s.new("bob") == [WARNED.format(command="/forgetme")]  # once, told to Bob only
+        assert s.new("olga") == []  # not alerted yet: nothing to say to her
+        assert await rows(s, Schedule, Schedule.user_id == alice) == 0  # erased at once
+        assert await rows(s, Identity, Identity.user_id == alice) == 0
+        assert has(await s.say("alice", "/contacts"), "no trusted contacts")  # a new person
+
+        await s.until(NINE + 75 * MIN)  # level 2 was not cancelled
+        assert [m.split(":")[0] for m in s.new("olga")] == ["SAFETY ALERT (group)"]
+        assert has(await s.say("bob", "/ack"), "Thank you")  # Bob can still acknowledge
+        assert s.new("olga") == ["Bob is handling the alert for Alice."]
+        assert has(await s.say("olga", "/resolve"), "is closed")  # closed: the rest goes
+        await s.h.tick()
+        assert s.new("bob") == [
+            "RESOLVED: someone alerted says Alice is safe. The alert is closed.",
+            "One of your trusted-contact links has ended. /contacts shows who is still linked.",
+        ]
+        assert await rows(s, User, User.id == alice) == 0
+        assert await rows(s, Checkin, Checkin.user_id == alice) == 0
+        assert await rows(s, DeferredCommand) == 0
+        after = await rows_of_every_table(s.h)
+        assert not [(t, r) for t, rs in after.items() for r in rs if refers_to_user(t, r, alice)]
+        assert s.new("bob") == [] and not has(s.new("olga"), "WARNING")  # told exactly once
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [lambda: RateLimited(60), lambda: TransientDeliveryError("Signal is down")],
+    ids=["429-hold", "outage"],
+)
+async def test_forgetme_before_the_alert_left_still_alerts_and_tells(
+    sqlite_url: str, failure: Callable[[], Exception]
+) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        await s.say("alice", "/checkin daily 09:00")
+        s.fake.fail_next(failure, times=2, chat="bob")  # the alert cannot leave yet
+        await s.until(NINE + 45 * MIN)
+        assert s.new("bob") == []
+        await s.say("alice", "/forgetme")
+        await s.say("alice", "/forgetme confirm")
+        assert s.new("bob") == []
+
+        await s.until(NINE + 60 * MIN)  # the platform is back: nothing was deleted
+        told = s.new("bob")
+        assert [m.split(":")[0] for m in told[:2]] == ["SAFETY ALERT", "WARNING"]
+        assert told[1] == WARNED.format(command="/forgetme")
+        assert has(await s.say("bob", "/resolve"), "is closed")
+        await s.h.tick()
+        assert await rows(s, User, User.display_name == "Alice") == 0
+
+
+async def test_a_lowering_command_waits_until_the_alert_is_out(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        await s.say("alice", "/checkin daily 09:00")
+        s.fake.fail_next(TransientDeliveryError("down"), times=2, chat="bob")
+        await s.until(NINE + 45 * MIN)
+        s.clear()
+
+        reply = await s.say("alice", "/checkin_remove 1")
+        assert reply == [
+            "Received. This is done as soon as the messages already on their way have been sent."
+        ]
+        assert await rows(s, Schedule) == 1  # not yet
+        await s.until(NINE + 60 * MIN)
+        assert [m.split(":")[0] for m in s.new("bob")][:2] == ["SAFETY ALERT", "WARNING"]
+        assert s.new("alice") == ["Check-in #1 removed."]  # carried out after the alert left
+        assert await rows(s, Schedule) == 0
+
+
+async def test_lowering_while_the_alert_is_out_runs_now_and_is_told(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await alice_missed(s)
+        s.clear()
+        assert await s.say("alice", "/pause 2h") != []
+        assert s.new("bob") == [WARNED.format(command="/pause")]
+        assert await s.say("alice", "/contacts") != []  # shows only: nobody is told
+        assert s.new("bob") == []
+
+
+async def test_without_an_open_alert_nobody_is_told(sqlite_url: str) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        await s.say("alice", "/checkin daily 09:00")
+        s.clear()
+        assert await s.say("alice", "/checkin_remove 1") == ["Check-in #1 removed."]
+        assert s.new("bob") == []
+        assert await rows(s, DeferredCommand) == 0

@@ -377,7 +377,7 @@ async def test_a_button_sent_before_a_restart_still_works_after_it(
         assert has(thanks, "Thank you. The others alerted know you are on it")
         assert len(fake.answered) == answered + 1  # the press was answered
         assert tg.labels(TOMAS.id, alert_msg) == []  # and its keyboard removed
-        assert tg.inbox(TESS)[-1] == "Tomas is handling the alert for Tina."
+        assert tg.inbox(TESS)[-1] == "Someone alerted is handling the alert for Tina."
         await tg.h.advance(hours=1)  # acknowledged: level 2 never comes
         assert has(await tg.say(TINA, "/ok"), "you are checked in")
         assert tg.inbox(TOMAS)[-1] == "ALL CLEAR: Tina has checked in and is safe."
