@@ -46,7 +46,7 @@ def rows(n: int) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
         checkins.append({
             "user_id": d, "kind": "scheduled", "due_at": AT - timedelta(minutes=45),
             "deadline_at": AT - timedelta(minutes=15), "state": "late", "level": 0,
-            "next_action_at": AT, "grace_s": 900, "level2_after_s": 1800, "duress": False,
+            "next_action_at": AT, "grace_s": 900, "level2_after_s": 1800,
             "created_at": AT,
         })  # fmt: skip
     return users, idents, links, checkins

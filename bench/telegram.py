@@ -180,7 +180,7 @@ def _late_checkin(user_id: int, escalate_at: datetime) -> dict[str, Any]:
     return {"user_id": user_id, "kind": "scheduled", "due_at": NINE - timedelta(minutes=45),
             "deadline_at": NINE - timedelta(minutes=15), "state": "late", "level": 0,
             "next_action_at": escalate_at, "grace_s": 900, "level2_after_s": 1800,
-            "duress": False, "created_at": BEFORE}  # fmt: skip
+            "created_at": BEFORE}  # fmt: skip
 
 
 @dataclass

@@ -75,7 +75,7 @@ def policy_of(settings: Settings) -> Policy:
 def case_of(row: Any) -> Case:
     """The core's view of a check-in row (ORM object or claimed row)."""
     return Case(
-        kind=Kind(row.kind), state=State(row.state), level=row.level,
+        kind=checkin_store.kind_of(row), state=State(row.state), level=row.level,
         next_action_at=row.next_action_at, grace=timedelta(seconds=row.grace_s),
         level2_after=timedelta(seconds=row.level2_after_s), acked_by=row.acked_by,
         acked_at=row.acked_at, level2_at=row.level2_at, repeats_sent=row.repeats_sent,
@@ -254,8 +254,8 @@ async def emergency(
     plan = core.on_emergency(kind, now, await reach(session, user_id), policy_of(settings))
     values = checkin_store.case_values(plan.after)
     checkin_id = await checkin_store.create_checkin(
-        session, user_id=user_id, kind=kind.value, due_at=now, deadline_at=now, message=message,
-        grace_s=0, level2_after_s=0, duress=kind == Kind.DURESS, created_at=now, **values,
+        session, user_id=user_id, due_at=now, deadline_at=now, message=message, grace_s=0,
+        level2_after_s=0, created_at=now, **checkin_store.stored_kind(kind), **values,
     )  # fmt: skip
     row = await checkin_store.checkin_for_update(session, checkin_id or 0)
     assert row is not None  # inserted just above, in this transaction
@@ -409,7 +409,9 @@ async def settle(session: AsyncSession, alert_ids: list[int], now: datetime) -> 
         if key is None or r.user_id not in addresses:
             continue
         text = t(key, langs.get(r.user_id, "en"), reached=r.reached, total=r.total)
-        out = Outgoing(addresses[r.user_id], text, kind=MessageKind.ALERT)
+        # A reply, like any other to the defender: an alert-kind row to the defender's own
+        # chat would mark an SOS apart from a duress alert (which is never reported) at rest.
+        out = Outgoing(addresses[r.user_id], text, kind=MessageKind.REPLY)
         items.append((out, r.user_id, f"sosreach:{r.id}"))
     return await outbox.enqueue_many(session, items, now=now)
 

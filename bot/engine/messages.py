@@ -147,7 +147,7 @@ async def tell(
     recipients = await checkin_store.recipients_of(session, checkin.id)
     if notice.audience == Audience.OTHERS:
         recipients = [r for r in recipients if r.user_id is None or r.user_id != actor]
-    if Kind(checkin.kind) in SILENT_KINDS:
+    if checkin_store.kind_of(checkin) in SILENT_KINDS:
         # A chat whose silent alert has not been posted yet (its sender first asks the
         # platform whether the defender is in it) hears nothing before that alert.
         waiting = await checkin_store.unverified_chats(session, checkin.id)

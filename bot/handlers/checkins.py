@@ -114,7 +114,7 @@ async def timer(ctx: Ctx, cmd: Command) -> None:
         ctx.session, user_id=ctx.user.id, kind=Kind.TIMER.value, due_at=due, deadline_at=due,
         state=State.PENDING.value, level=0, next_action_at=due, message=note,
         grace_s=int(c.grace.total_seconds()), level2_after_s=int(c.level2_after.total_seconds()),
-        duress=False, created_at=ctx.now,
+        created_at=ctx.now,
     )  # fmt: skip
     reach = await engine.reach(ctx.session, ctx.user.id)
     await ctx.reply(
@@ -184,7 +184,7 @@ async def respond_ok(ctx: Ctx, args: str, *, duress: bool, counts: bool) -> None
                 ctx.session, user_id=ctx.user.id, kind=Kind.MANUAL.value, due_at=ctx.now,
                 deadline_at=ctx.now, state=State.OK.value, level=0, next_action_at=None,
                 grace_s=0, level2_after_s=0, answered_at=ctx.now, note=note,
-                duress=False, created_at=ctx.now,
+                created_at=ctx.now,
             )  # fmt: skip
         await wellbeing.after_ok(ctx, score, duress=duress)
     if duress:

@@ -153,8 +153,9 @@ async def status(ctx: Ctx, cmd: Command) -> None:
         lines.append(ctx.t("status.no_schedule"))
     who = ctx.t(who_is_told(await engine.reach(ctx.session, ctx.user.id)))
     for c in await checkin_store.open_checkins(ctx.session, ctx.user.id):
-        if c.kind in (Kind.SCHEDULED, Kind.TIMER, Kind.SOS):  # a duress alert never shows
-            key = f"status.open_{c.kind}_{c.state}"  # a timer that ran out no longer "runs"
+        kind = checkin_store.kind_of(c)  # a duress alert is stored as an SOS: read the variant
+        if kind in (Kind.SCHEDULED, Kind.TIMER, Kind.SOS):  # a duress alert never shows
+            key = f"status.open_{kind}_{c.state}"  # a timer that ran out no longer "runs"
             lines.append(ctx.t(key, at=local_time(c.deadline_at, ctx.zone, ctx.lang), who=who))
     if ctx.user.paused_until is not None and ctx.user.paused_until > ctx.now:
         lines.append(ctx.t("status.paused", at=local_time(ctx.user.paused_until, ctx.zone)))

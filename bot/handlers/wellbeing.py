@@ -5,11 +5,11 @@ After an OK the defender is asked, once each and always optional, for a score
 Each answer belongs to the check-in it follows (`UNIQUE(checkin_id)`), so the same
 check-in is never asked about twice; after an SOS nothing is asked at all.
 
-Under duress the defender sees exactly what the same answer without the duress
-word shows, question included, then and later (`/wellbeing`, `/mydata`): what is
-tapped is kept marked `duress`, so the phone shows it like any answer, but it is
-never the defender's well-being for anyone else: no group average counts it, no
-contact is told, no buddy is asked. Whoever holds the phone may be choosing; the
+Under duress the defender is asked exactly as after the same answer without the
+duress word, and every tap gets the same reply; but nothing tapped then is kept:
+the answer is stored as given without its value (it is not the defender's
+well-being: whoever holds the phone may be choosing), so no picture, export, group
+average, contact or buddy ever sees it, and sealed it looks like any answer. The
 duress alert already went to the people who would act.
 
 The rules (trend, nudge) live in `bot.core.wellbeing`; the picture is drawn by
@@ -67,7 +67,7 @@ async def after_ok(ctx: Ctx, score: int | None, *, duress: bool) -> None:
     """Answer an OK: thanks, and the next optional question (the score, else the feeling).
 
     Called by the check-in handler once the answer is recorded. A score typed with
-    the OK (`ok 4`) is kept (marked, under duress).
+    the OK (`ok 4`) is kept (not under duress).
     """
     last = await checkin_store.last_answer(ctx.session, ctx.user.id)
     if last is None or await store.sos_around(ctx.session, ctx.user.id, ctx.now):
@@ -143,16 +143,19 @@ async def tell_contacts(ctx: Ctx) -> None:
         raise UserError("feel.not_now")
     entry = await store.answer_for(ctx.session, last.id)
     feeling = entry.feeling if entry is not None else None
-    if feeling not in {f.value for f in rules.OFFER_CONTACTS}:
+    coerced = await store.duress_since(ctx.session, ctx.user.id, _answered(last))
+    offered = {f.value for f in rules.OFFER_CONTACTS}
+    if coerced:  # the feeling was not kept: only its length (as any reply to a tap)
+        offered = {store.NOT_KEPT_MARK * len(f) for f in offered}
+    if feeling not in offered:
         raise UserError("feel.not_now")
-    assert entry is not None
     contacts = await contact_store.contact_ids(ctx.session, ctx.user.id)
     addresses = await user_store.addresses_of(ctx.session, contacts)
     if not addresses:
         await ctx.reply("feel.told_nobody")
         return
     # Under duress the alert went out already: the reply is the same, nothing is sent.
-    if not entry.duress:
+    if not coerced:
         name = clean_name((await user_store.names_of(ctx.session, [ctx.user.id]))[ctx.user.id])
         langs = await user_store.langs_of(ctx.session, list(addresses))
         for contact, address in addresses.items():
@@ -192,14 +195,15 @@ async def _keep(
 ) -> None:
     """Keep a score or feeling (sealed); the caller then sees whether a gentle word is due.
 
-    `duress` None: a tap after the answer, under duress if a duress alert was
-    raised since that answer.
+    Under duress the answer counts as given (so every reply is the same) but its value
+    is not kept. `duress` None: a tap after the answer, under duress if a duress alert
+    was raised since that answer.
     """
     if duress is None:
         duress = await store.duress_since(ctx.session, ctx.user.id, _answered(last))
     await store.record(
         ctx.session, user_id=ctx.user.id, checkin_id=last.id, at=_answered(last),
-        score=score, feeling=feeling, duress=duress,
+        score=score, feeling=feeling, keep=not duress,
     )  # fmt: skip
 
 

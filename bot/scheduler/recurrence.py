@@ -111,7 +111,7 @@ async def materialise(
                 kind=Kind.SCHEDULED.value, due_at=fire_at, deadline_at=deadline,
                 state=State.PENDING.value, level=0, next_action_at=deadline,
                 grace_s=int(grace.total_seconds()),
-                level2_after_s=int(level2_after.total_seconds()), duress=False, created_at=now,
+                level2_after_s=int(level2_after.total_seconds()), created_at=now,
                 window_s=int(window.total_seconds()),
             )
         )  # fmt: skip

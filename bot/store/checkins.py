@@ -15,11 +15,35 @@ from sqlalchemy import Row, and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.escalation import Case
-from bot.core.lifecycle import OPEN_STATES, State
+from bot.core.lifecycle import OPEN_STATES, Kind, State
 from bot.store.models import Alert, AlertRecipient, Checkin, Identity, Schedule
 from bot.store.outbox import dialect_insert
 
 _OPEN = tuple(s.value for s in OPEN_STATES)
+#: `checkins.variant` of an SOS (sealed): raised by a duress word, or not. One length.
+SILENT, LOUD = "1", "0"
+
+
+def stored_kind(kind: Kind) -> dict[str, Any]:
+    """The columns a check-in of `kind` is stored as: a duress alert is a sealed SOS."""
+    if kind == Kind.DURESS:
+        return {"kind": Kind.SOS.value, "variant": SILENT}
+    if kind == Kind.SOS:
+        return {"kind": Kind.SOS.value, "variant": LOUD}
+    return {"kind": kind.value}
+
+
+def kind_of(row: Any) -> Kind:
+    """A stored check-in's kind, the sealed variant of an SOS read (needs the key).
+
+    Rows of kind 'duress' written before the variant was sealed read as duress too.
+    """
+    kind = Kind(row.kind)
+    if kind == Kind.SOS and getattr(row, "variant", None) == SILENT:
+        return Kind.DURESS
+    return kind
+
+
 #: What happened to one recipient of an alert (`alert_recipients.status`).
 QUEUED, REACHED, UNREACHABLE, LEFT = "queued", "reached", "unreachable", "left"
 #: a silent alert not posted to a chat the defender may be in (never told anything more)
@@ -472,17 +496,23 @@ async def settled_emergencies(
     counted = AlertRecipient.status != LEFT
     stmt = (
         select(
-            Checkin.id, Checkin.user_id,
+            Checkin.id, Checkin.user_id, Checkin.kind, Checkin.variant,
             func.count().filter(AlertRecipient.status == REACHED).label("reached"),
             func.count().filter(counted).label("total"),
             func.count().filter(AlertRecipient.status == QUEUED).label("queued"),
         )
         .join(Alert, Alert.checkin_id == Checkin.id)
         .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
-        .where(Checkin.id.in_(checkin_ids), Checkin.kind == kind)
-        .group_by(Checkin.id, Checkin.user_id)
+        .where(Checkin.id.in_(checkin_ids), Checkin.kind.in_(_stored_as(kind)))
+        .group_by(Checkin.id, Checkin.user_id, Checkin.kind, Checkin.variant)
     )  # fmt: skip
-    return [r for r in (await session.execute(stmt)).all() if r.queued == 0]
+    rows = (await session.execute(stmt)).all()
+    return [r for r in rows if r.queued == 0 and kind_of(r) == kind]
+
+
+def _stored_as(kind: str) -> list[str]:
+    """The `kind` column values a check-in of this kind may have (duress: also the old one)."""
+    return list({stored_kind(Kind(kind))["kind"], kind})
 
 
 async def open_alerts_with(
@@ -540,14 +570,18 @@ async def silent_chat_guards(
         return {}
     found = (
         await session.execute(
-            select(Alert.id, Checkin.kind, Checkin.user_id)
+            select(Alert.id, Checkin.kind, Checkin.variant, Checkin.user_id)
             .join(Checkin, Checkin.id == Alert.checkin_id)
-            .where(Alert.id.in_(wanted), Checkin.kind.in_(list(silent_kinds)))
+            .where(
+                Alert.id.in_(wanted),
+                Checkin.kind.in_([k for s in silent_kinds for k in _stored_as(s)]),
+            )
         )
     ).all()
+    found = [a for a in found if kind_of(a).value in silent_kinds]
     if not found:
         return {}
-    owners = {a.id: (a.kind, a.user_id) for a in found}
+    owners = {a.id: (kind_of(a).value, a.user_id) for a in found}
     ids = (
         await session.execute(
             select(Identity.user_id, Identity.platform, Identity.external_id).where(

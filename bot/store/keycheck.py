@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import Text, select, type_coerce, update
+from sqlalchemy import Text, and_, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.lifecycle import Kind
 from bot.store import crypto
-from bot.store.models import KeyCheck, User
+from bot.store.checkins import stored_kind
+from bot.store.models import Checkin, KeyCheck, User
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ async def verify_or_adopt(engine: AsyncEngine, now: datetime) -> bool:
             if sample is not None and not _opens(sample):
                 raise KeyMismatch(MISMATCH)
     await fill_unset_hashes(engine)
+    await seal_duress_kinds(engine)
     if sealed is not None:
         await _seal_ids_once(engine)
         return False
@@ -115,3 +118,31 @@ async def fill_unset_hashes(engine: AsyncEngine) -> int:
                 )  # fmt: skip
             done += len(ids)
     return done
+
+
+async def seal_duress_kinds(engine: AsyncEngine) -> int:
+    """Turn duress alerts of an older database into SOS rows with the variant sealed.
+
+    `checkins.kind = 'duress'` told a copy of the database who used a duress word and
+    when. Every SOS gets a sealed variant of one length ("1": duress, "0": not), sealed
+    afresh row by row, so no two look alike. Returns the rows changed.
+    """
+    async with engine.begin() as conn:
+        stmt = select(Checkin.id, Checkin.kind).where(
+            or_(
+                Checkin.kind == Kind.DURESS.value,
+                and_(Checkin.kind == Kind.SOS.value, Checkin.variant.is_(None)),
+            )
+        )
+        rows = (await conn.execute(stmt)).all()
+        for row in rows:
+            await conn.execute(
+                update(Checkin)
+                .where(Checkin.id == row.id, Checkin.kind == row.kind)
+                .values(**stored_kind(Kind(row.kind)))
+            )
+    if rows:
+        log.warning(
+            "duress alerts sealed", extra={"action": "app.duress_sealed", "rows": len(rows)}
+        )
+    return len(rows)

@@ -164,7 +164,7 @@ class Checkin(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(16))  # scheduled | timer | sos | duress
+    kind: Mapped[str] = mapped_column(String(16))  # scheduled | timer | sos | manual
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16))
@@ -176,7 +176,10 @@ class Checkin(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(SecretText)
-    duress: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: an SOS's variant, sealed with the same length for every SOS ("0": an SOS, "1": raised
+    #: by a duress word, silent on the phone): `kind` is "sos" for both, so a copy of the
+    #: database cannot tell them apart (NULL for other kinds). Read with `checkins.kind_of`.
+    variant: Mapped[str | None] = mapped_column(SecretText)
     acked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: when level 2 goes out (None: not planned, or raised already)
@@ -415,9 +418,6 @@ class WellbeingEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     score: Mapped[str | None] = mapped_column(SecretText)  # "1".."5", sealed like notes
     feeling: Mapped[str | None] = mapped_column(SecretText)
-    #: given right after a duress answer: shown on the phone like any other answer
-    #: (the seized-phone rule), never counted for anyone else (group, contacts, buddy)
-    duress: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class WellbeingPrefs(Base):

@@ -27,6 +27,7 @@ from bot.core.lifecycle import Kind
 from bot.core.model import Address, Outgoing
 from bot.store import groups as group_store
 from bot.store import outbox, wellbeing
+from bot.store.checkins import kind_of
 from bot.store.models import (
     Alert,
     AlertRecipient,
@@ -127,7 +128,7 @@ async def _checkins(session: AsyncSession, user_id: int) -> list[dict[str, Any]]
         .where(Checkin.user_id == user_id, Checkin.kind != Kind.DURESS.value)
         .order_by(Checkin.due_at, Checkin.id)
     )
-    found = (await session.execute(stmt)).scalars().all()
+    found = [c for c in (await session.execute(stmt)).scalars() if kind_of(c) != Kind.DURESS]
     alerts: dict[int, list[dict[str, Any]]] = {}
     ids = [c.id for c in found]
     if ids:

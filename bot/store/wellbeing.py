@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.lifecycle import Kind, State
 from bot.core.wellbeing import Entry, Feeling
+from bot.store.checkins import kind_of
 from bot.store.models import (
     Buddy,
     Checkin,
@@ -31,10 +32,24 @@ from bot.store.models import (
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+#: What is stored for a tap given right after a duress answer: the question is answered
+#: as usual (so it is not asked again, and every reply is the same), but the value is
+#: not kept. Sealed, these look like any answer: a score of one character, a feeling of
+#: the tapped one's length. They are never read as well-being.
+NOT_KEPT_SCORE = "0"
+NOT_KEPT_MARK = "~"
+
+
 def _entry(row: WellbeingEntry) -> Entry:
-    score = int(row.score) if row.score else None
-    feeling = Feeling(row.feeling) if row.feeling else None
+    score = int(row.score) if row.score and row.score != NOT_KEPT_SCORE else None
+    feeling = None
+    if row.feeling and row.feeling.strip(NOT_KEPT_MARK):
+        feeling = Feeling(row.feeling)
     return Entry(row.at, score, feeling)
+
+
+def _kept(entry: Entry) -> bool:
+    return entry.score is not None or entry.feeling is not None
 
 
 # -- answers -----------------------------------------------------------------------
@@ -54,17 +69,21 @@ async def record(
     at: datetime,
     score: int | None = None,
     feeling: Feeling | None = None,
-    duress: bool = False,
+    keep: bool = True,
 ) -> WellbeingEntry:
-    """Add the score or feeling to a check-in's answer (one answer per check-in)."""
+    """Add the score or feeling to a check-in's answer (one answer per check-in).
+
+    `keep=False` (a tap right after a duress answer): the answer is marked as given,
+    its value is not stored (`NOT_KEPT_SCORE`, `NOT_KEPT_MARK`).
+    """
     row = await answer_for(session, checkin_id)
     if row is None:
-        row = WellbeingEntry(user_id=user_id, checkin_id=checkin_id, at=at, duress=duress)
+        row = WellbeingEntry(user_id=user_id, checkin_id=checkin_id, at=at)
         session.add(row)
     if score is not None:
-        row.score = str(score)
+        row.score = str(score) if keep else NOT_KEPT_SCORE
     if feeling is not None:
-        row.feeling = feeling.value
+        row.feeling = feeling.value if keep else NOT_KEPT_MARK * len(feeling.value)
     await session.flush()
     return row
 
@@ -76,7 +95,7 @@ async def history(session: AsyncSession, user_id: int, since: datetime) -> list[
         .where(WellbeingEntry.user_id == user_id, WellbeingEntry.at >= since)
         .order_by(WellbeingEntry.at, WellbeingEntry.id)
     )
-    return [_entry(r) for r in (await session.execute(stmt)).scalars()]
+    return [e for e in map(_entry, (await session.execute(stmt)).scalars()) if _kept(e)]
 
 
 async def export(session: AsyncSession, user_id: int) -> dict[str, Any]:
@@ -243,11 +262,11 @@ async def group_week(
         WellbeingEntry.user_id.in_(members),
         WellbeingEntry.at >= since,
         WellbeingEntry.at <= until,
-        WellbeingEntry.duress.is_(False),  # a coerced answer never reaches anyone else
-    )
+    )  # an answer given under duress is never kept, so never counted
     found: dict[int, list[Entry]] = {}
     for row in (await session.execute(stmt)).scalars():
-        found.setdefault(row.user_id, []).append(_entry(row))
+        if _kept(entry := _entry(row)):
+            found.setdefault(row.user_id, []).append(entry)
     return found
 
 
@@ -278,21 +297,25 @@ def since_days(now: datetime, count: int) -> datetime:
 
 async def duress_since(session: AsyncSession, user_id: int, since: datetime) -> bool:
     """True if a duress alert was raised at or after `since` (taps then are not kept)."""
-    stmt = select(func.count()).where(
-        Checkin.user_id == user_id, Checkin.kind == Kind.DURESS.value, Checkin.created_at >= since
+    stmt = select(Checkin.kind, Checkin.variant).where(
+        Checkin.user_id == user_id,
+        Checkin.kind.in_((Kind.SOS.value, Kind.DURESS.value)),  # duress is a sealed SOS
+        Checkin.created_at >= since,
     )
-    return bool((await session.execute(stmt)).scalar_one())
+    rows = (await session.execute(stmt)).all()
+    return any(kind_of(r) == Kind.DURESS for r in rows)
 
 
 async def sos_around(session: AsyncSession, user_id: int, answered_at: datetime) -> bool:
     """True if an SOS is open, or was closed by the answer made at `answered_at`."""
     closed = (State.OK.value, State.RESOLVED.value, State.CANCELLED.value)
-    stmt = select(func.count()).where(
+    stmt = select(Checkin.kind, Checkin.variant).where(
         Checkin.user_id == user_id,
         Checkin.kind == Kind.SOS.value,
         or_(Checkin.state.not_in(closed), Checkin.answered_at == answered_at),
     )
-    return bool((await session.execute(stmt)).scalar_one())
+    rows = (await session.execute(stmt)).all()
+    return any(kind_of(r) == Kind.SOS for r in rows)  # a duress alert is not an SOS here
 
 
 async def purge_pictures(session: AsyncSession, prefix: str, since: datetime) -> int:

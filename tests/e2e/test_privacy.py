@@ -21,13 +21,23 @@ from typing import Any
 
 import pytest
 from sqlalchemy import make_url, select, update
+from sqlalchemy import text as sql
 
 from bot import cli
 from bot.core.model import Address, Incoming, Outgoing, Sender
 from bot.store import chats, outbox
+from bot.store.checkins import kind_of
 from bot.store.db import create_engine, transaction
 from bot.store.migrate import upgrade
-from bot.store.models import Alert, Base, Checkin, Outbox, ProcessedInbound, User
+from bot.store.models import (
+    Alert,
+    Base,
+    Checkin,
+    Outbox,
+    ProcessedInbound,
+    User,
+    WellbeingEntry,
+)
 from tests.conftest import PG_URL, _fresh_pg
 from tests.e2e.test_safety import has, level2, user_id
 from tests.support.clock import FakeClock
@@ -291,9 +301,84 @@ async def test_nothing_personal_is_in_the_database_file_in_clear(tmp_path: Path)
         assert platform_id.encode() not in database_bytes(tmp_path), platform_id
     with sqlite3.connect(tmp_path / "holdfast.db") as conn:  # what `sqlite3 .dump` shows
         dump = "\n".join(conn.iterdump())
+        conn.row_factory = sqlite3.Row
+        tables = {
+            name: [dict(r) for r in conn.execute(f"SELECT * FROM {name}")]  # noqa: S608
+            for name in (*ALERT_TABLES, "wellbeing_entries")
+        }
     assert dump.count("hs1:") > 10  # the ids are there, sealed
     for text in (*SECRETS, *IDS):
         assert text.lower() not in dump.lower(), text
+    sos_and_duress_look_alike(tables)
+
+
+#: The tables an alert leaves rows in.
+ALERT_TABLES = ("checkins", "alerts", "alert_recipients", "outbox")
+
+
+def _shape(column: str, value: Any) -> Any:
+    """What a copy shows of a value, with times and sealed values reduced to their kind."""
+    if value is None:
+        return None
+    text = str(value)
+    if text.startswith(("hf1:", "hs1:")):
+        return ("sealed", len(text))
+    if column.endswith("_at"):
+        return "a time"
+    return text
+
+
+def sos_and_duress_look_alike(tables: dict[str, list[dict[str, Any]]]) -> None:
+    """The story raised one SOS and one duress alert: a copy must not tell which is which.
+
+    Nothing says "duress" (no kind, no column), and the two alerts leave the same rows
+    (check-in, levels, recipients, messages), value for value, but for ids, times,
+    sealed values of one length, and the SOS's own text (an SOS may carry none).
+    """
+    checkins = tables["checkins"]
+    assert "duress" not in checkins[0] and "duress" not in (tables["wellbeing_entries"] or [{}])[0]
+    assert all(c["kind"] != "duress" for c in checkins)
+    emergencies = [c for c in checkins if c["kind"] == "sos"]
+    assert len(emergencies) == 2  # the SOS and the duress alert, both stored as an SOS
+
+    def trace(checkin: dict[str, Any]) -> tuple[Any, ...]:
+        row = tuple(
+            (k, _shape(k, v)) for k, v in sorted(checkin.items()) if k not in ("id", "message")
+        )
+        alerts = [a for a in tables["alerts"] if int(a["checkin_id"]) == int(checkin["id"])]
+        ids = {int(a["id"]) for a in alerts}
+        recipients = sorted(
+            (str(r["status"]), r["user_id"] is None)
+            for r in tables["alert_recipients"]
+            if int(r["alert_id"]) in ids
+        )
+        messages = sorted(
+            (str(o["kind"]), str(o["priority"]), str(o["status"]), str(o["attempts"]))
+            for o in tables["outbox"]
+            if o["alert_id"] is not None and int(o["alert_id"]) in ids
+        )
+        return row, sorted(str(a["level"]) for a in alerts), recipients, messages
+
+    sos, duress = (trace(c) for c in emergencies)
+    assert sos == duress
+    defender = str(emergencies[0]["user_id"])  # her reach report is a reply like any other
+    assert not any(o["kind"] == "alert" and str(o["user_id"]) == defender for o in tables["outbox"])
+
+
+def pg_tables(dump: str, names: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    """Rows of some tables, read from the COPY blocks of a `pg_dump --data-only`."""
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    lines = iter(dump.splitlines())
+    for line in lines:
+        if not line.startswith("COPY public."):
+            continue
+        name, _, rest = line[len("COPY public.") :].partition(" ")
+        columns = rest[rest.index("(") + 1 : rest.index(")")].split(", ")
+        for row in iter(lines.__next__, "\\."):
+            if name in found:
+                values = [None if v == "\\N" else v for v in row.split("\t")]
+                found[name].append(dict(zip(columns, values, strict=True)))
+    return found
 
 
 @pytest.fixture
@@ -457,3 +542,39 @@ async def test_a_pg_dump_shows_no_name_id_or_note() -> None:
     assert dump.stdout.count("hs1:") > 10 and dump.stdout.count("hf1:") > 20
     for text in (*SECRETS, *IDS):
         assert text.lower() not in dump.stdout.lower(), text
+    sos_and_duress_look_alike(pg_tables(dump.stdout, (*ALERT_TABLES, "wellbeing_entries")))
+
+
+async def test_an_older_databases_duress_alerts_become_sealed_sos_alerts(sqlite_url: str) -> None:
+    """Migration 0012 and the first start with the key: no 'duress' kind is left, the bot
+    still knows which SOS was a duress alert, and answers kept marked as coerced go."""
+    engine = create_engine(sqlite_url)
+    await upgrade(engine, "0011_prompt_delivered")
+    async with engine.begin() as conn:
+        await conn.execute(sql(
+            "INSERT INTO users (id, display_name, lang, created_at) VALUES (1, 'Zed', 'en', :t)"
+        ), {"t": T0})  # fmt: skip
+        for checkin_id, kind in ((1, "sos"), (2, "duress"), (3, "scheduled")):
+            await conn.execute(sql(
+                "INSERT INTO checkins (id, user_id, kind, due_at, deadline_at, state, level, "
+                "grace_s, level2_after_s, duress, repeats_sent, created_at) "
+                "VALUES (:id, 1, :kind, :t, :t, 'missed', 1, 0, 0, :duress, 0, :t)"
+            ), {"id": checkin_id, "kind": kind, "t": T0, "duress": kind == "duress"})  # fmt: skip
+        for checkin_id, duress in ((2, True), (3, False)):
+            await conn.execute(sql(
+                "INSERT INTO wellbeing_entries (user_id, checkin_id, at, score, duress) "
+                "VALUES (1, :c, :t, '3', :d)"
+            ), {"c": checkin_id, "t": T0, "d": duress})  # fmt: skip
+    await engine.dispose()
+    async with Harness(sqlite_url, FakeClock(T0), secret_key=KEY) as h:
+        async with transaction(h.app.rt.sessions) as session:
+            rows = (await session.execute(select(Checkin).order_by(Checkin.id))).scalars().all()
+            assert [(c.kind, kind_of(c).value) for c in rows] == [
+                ("sos", "sos"), ("sos", "duress"), ("scheduled", "scheduled"),
+            ]  # fmt: skip
+            entries = (await session.execute(select(WellbeingEntry))).scalars().all()
+            assert [e.checkin_id for e in entries] == [3]
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///")) as conn:
+        variants = [v for (v,) in conn.execute("SELECT variant FROM checkins ORDER BY id")]
+    assert variants[0].startswith("hf1:") and len(variants[0]) == len(variants[1])
+    assert variants[0] != variants[1] and variants[2] is None

@@ -7,7 +7,9 @@ duress, and compare what Alice's phone shows, message by message.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from bot.core.model import Outgoing
 from bot.core.wellbeing import Entry
 from bot.store import crypto
 from bot.store import wellbeing as wellbeing_store
+from bot.store.checkins import kind_of
 from bot.store.db import transaction
 from bot.store.models import Checkin, Contact, Group, GroupMember, User
 from bot.store.users import find_user
@@ -145,6 +148,26 @@ async def duress_story(url: str, answer: str, *, pin: bool) -> tuple[list[Outgoi
         return mine, h.inbox("bob")
 
 
+#: Well-being scores kept (normal story, duress story). "/ok 4" right after an answer is
+#: a tap; after an answer that carried a score it is a new OK (not under duress), and
+#: the PIN guards it when one is set.
+KEPT = {
+    "Tangerine": [[4], []],
+    "safe tangerine": [[4], []],
+    "ok tangerine 3 tired": [[4], [4]],
+    "ok tangerine": [[4], []],
+    "tangerine": [[4], []],
+    "ok 4821 tangerine 2": [[2], []],
+}
+
+
+def mydata(out: Outgoing) -> dict[str, Any]:
+    """The export a `/mydata` reply carries."""
+    assert out.attachment is not None
+    doc: dict[str, Any] = json.loads(out.attachment.data)
+    return doc
+
+
 @pytest.mark.parametrize(
     ("normal", "duress", "pin"),
     [
@@ -167,7 +190,16 @@ async def test_a_duress_answer_looks_exactly_like_a_normal_one(
     )
     assert seen_normal[0].text.startswith("Thank you, you are checked in.")
     assert len(seen_normal) == 7 and seen_normal[4].text.startswith("What Holdfast stores")
-    assert seen_duress == seen_normal  # text, buttons, kind, attachment: byte for byte
+    # text, buttons, kind, attachment: byte for byte, but for the well-being answer tapped
+    # right after, which under duress is not kept (it is not the defender's well-being)
+    normal_export, duress_export = (mydata(seen[4]) for seen in (seen_normal, seen_duress))
+    scores = [
+        [a["score"] for a in e["well_being"]["answers"]] for e in (normal_export, duress_export)
+    ]
+    assert scores == KEPT[duress]  # what is tapped or typed with a duress answer is not kept
+    normal_export["well_being"]["answers"] = duress_export["well_being"]["answers"]
+    assert duress_export == normal_export
+    assert seen_duress[:4] + seen_duress[5:] == seen_normal[:4] + seen_normal[5:]
     assert not has(bob_normal, "SOS")
     silent = [m for m in bob_duress if m.startswith("SOS (silent): Alice may be in danger")]
     assert len(silent) == 1 and "/ack" in silent[0]
@@ -201,8 +233,9 @@ async def test_duress_after_an_alert_sends_no_all_clear_and_a_later_ok_clears_no
         await h.advance(minutes=14)
         assert h.new_for("bob") == [] and h.new_for("olga") == []
         assert has(await h.say("bob", "/ack"), "The others alerted know you are on it")
-        kinds = {c.kind: c for c in await checkins_of(h, "alice")}
-        assert kinds["duress"].duress and kinds["duress"].state == "missed"
+        kinds = {kind_of(c): c for c in await checkins_of(h, "alice")}
+        assert kinds["duress"].kind == "sos"  # at rest an SOS; the variant is sealed
+        assert kinds["duress"].state == "missed"
         assert kinds["scheduled"].state == "resolved"
 
 

@@ -148,9 +148,10 @@ async def test_a_coerced_answer_looks_the_same_but_reaches_nobody(sqlite_url: st
         assert h.new_for("bob") == []  # ... but nothing was sent
         assert await h.say("alice", "/buddy ask") == ["I asked Bob to check in with you."]
         assert h.new_for("bob") == []
-        async with transaction(h.app.rt.sessions) as session:
+        async with transaction(h.app.rt.sessions) as session:  # nothing tapped is kept
             rows = (await session.execute(select(WellbeingEntry))).scalars().all()
-            assert [r.duress for r in rows] == [True]
+            assert [(r.score, r.feeling) for r in rows] == [("0", "~~~~~~")]  # given, no value
+            assert await wellbeing_store.history(session, 1, T0 - timedelta(days=1)) == []
 
 
 # -- the gentle word ------------------------------------------------------------------------

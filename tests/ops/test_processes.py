@@ -141,7 +141,7 @@ async def seed(
         rows[Checkin].append({"user_id": defender, "kind": "scheduled", "due_at": before,
                               "deadline_at": before, "state": "late", "level": 0,
                               "next_action_at": alert_at or due, "grace_s": 900,
-                              "level2_after_s": 1800, "duress": False,
+                              "level2_after_s": 1800,
                               "created_at": before})  # fmt: skip
     crypto.configure(KEY)  # names are sealed with the workers' key
     engine = create_engine(PG_URL)

@@ -101,7 +101,7 @@ async def seed_due(sessions: Sessions, n: int) -> None:
         await session.execute(insert(Checkin), [
             {"user_id": i, "kind": "timer", "due_at": NOW, "deadline_at": NOW, "state": "pending",
              "level": 0, "next_action_at": NOW - timedelta(seconds=i), "grace_s": 900,
-             "level2_after_s": 1800, "duress": False, "created_at": NOW} for i in range(1, n + 1)
+             "level2_after_s": 1800, "created_at": NOW} for i in range(1, n + 1)
         ])  # fmt: skip
         for user in (await session.execute(select(User))).scalars():
             user.paused_until = user.pause_ends_at = NOW - timedelta(minutes=1)
@@ -323,7 +323,7 @@ async def test_an_occurrence_is_created_once_however_often_it_is_tried(sessions:
     rows = [
         {"user_id": i, "schedule_id": i, "kind": "scheduled", "due_at": NOW, "deadline_at": NOW,
          "state": "pending", "level": 0, "next_action_at": NOW, "grace_s": 900,
-         "level2_after_s": 1800, "duress": False, "created_at": NOW}
+         "level2_after_s": 1800, "created_at": NOW}
         for i in (1, 2)
     ]  # fmt: skip
     async with transaction(sessions) as session:

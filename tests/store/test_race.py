@@ -57,7 +57,7 @@ async def seed(h: Harness, n: int) -> None:
             "due_at": deadline(i) - timedelta(minutes=45),
             "deadline_at": deadline(i) - timedelta(minutes=15), "state": state, "level": 0,
             "next_action_at": deadline(i), "grace_s": 900, "level2_after_s": 1800,
-            "duress": False, "created_at": START - timedelta(hours=1),
+            "created_at": START - timedelta(hours=1),
         })  # fmt: skip
     async with h.app.rt.sessions() as session, session.begin():
         for model, rows in (
