@@ -546,10 +546,10 @@ async def test_a_pg_dump_shows_no_name_id_or_note() -> None:
 
 
 async def test_an_older_databases_duress_alerts_become_sealed_sos_alerts(sqlite_url: str) -> None:
-    """Migration 0012 and the first start with the key: no 'duress' kind is left, the bot
+    """Migration 0013 and the first start with the key: no 'duress' kind is left, the bot
     still knows which SOS was a duress alert, and answers kept marked as coerced go."""
     engine = create_engine(sqlite_url)
-    await upgrade(engine, "0011_prompt_delivered")
+    await upgrade(engine, "0012_deferred_commands")
     async with engine.begin() as conn:
         await conn.execute(sql(
             "INSERT INTO users (id, display_name, lang, created_at) VALUES (1, 'Zed', 'en', :t)"

@@ -7,8 +7,8 @@ takes its place. Sealing needs the key, which migrations do not have: rows of ki
 Well-being answers given right after a duress answer were kept marked; they are not
 the defender's well-being and are deleted with the mark.
 
-Revision ID: 0012_duress_sealed
-Revises: 0011_prompt_delivered
+Revision ID: 0013_duress_sealed
+Revises: 0012_deferred_commands
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_duress_sealed"
-down_revision = "0011_prompt_delivered"
+revision = "0013_duress_sealed"
+down_revision = "0012_deferred_commands"
 branch_labels = None
 depends_on = None
 
