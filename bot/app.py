@@ -171,6 +171,7 @@ class App:
                 on_gain=transport.start_receiving,  # type: ignore[attr-defined]
                 on_loss=transport.stop_receiving,  # type: ignore[attr-defined]
                 on_change=lambda leading: self.health.set_leader(platform, leading),
+                keep_when_away=platform == "signal",  # its spool keeps what arrives meanwhile
             )  # fmt: skip
             await lease.step()  # the leader takes in the backlog before the first tick
             self.leases.append(lease)

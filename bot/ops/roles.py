@@ -75,6 +75,7 @@ class Lease:
         on_change: Callable[[bool], None] = lambda leading: None,
         ttl: timedelta | None = None,
         tell: bool = True,
+        keep_when_away: bool = False,
     ) -> None:
         self._rt = rt
         self.name = name
@@ -85,6 +86,11 @@ class Lease:
         self.ttl = ttl if ttl is not None else failover * 3 / 4
         self.every = self.ttl / 3
         self._tell = tell  # tell the operators when this lease changes hands
+        #: Keep leading while the database cannot be asked, past the lease's end. For
+        #: the Signal receive socket: signal-cli drops what arrives while no client is
+        #: connected, and a second reader (a standby that still reaches the database)
+        #: only makes the app see a message twice, which its dedupe key absorbs.
+        self._keep_when_away = keep_when_away
         self.leading = False
         #: False while the database cannot be asked (the lease lapses by itself then,
         #: and nobody else can take it meanwhile).
@@ -102,7 +108,9 @@ class Lease:
                 "lease not renewed", extra={"action": "ops.lease_failed", "lease": self.name}
             )
             self.reachable = False
-            held = self.leading and self._until is not None and now < self._until
+            held = self.leading and (
+                self._keep_when_away or (self._until is not None and now < self._until)
+            )
         if held and not self.leading:
             try:
                 await self._on_gain()

@@ -30,13 +30,19 @@ def settings(url: str) -> Settings:
     return dataclasses.replace(make_settings(url), ops=ops)
 
 
+def away() -> None:
+    """A session factory while the database is unreachable (no driver thread left behind)."""
+    raise OSError("the database is away")
+
+
 class Process:
     """What a lease guards in one process: whether it is receiving, and each change."""
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, platform: str = "telegram") -> None:
         self.receiving = False
         self.events: list[str] = []
-        self.lease = Lease(rt, "ingest:telegram", on_gain=self.gain, on_loss=self.loss)
+        self.lease = Lease(rt, f"ingest:{platform}", on_gain=self.gain, on_loss=self.loss,
+                           keep_when_away=platform == "signal")  # fmt: skip
 
     async def gain(self) -> None:
         self.receiving = True
@@ -92,14 +98,12 @@ async def test_a_leader_without_database_stops_receiving_when_its_lease_ends(
         a = Process(h.app.rt)
         assert await a.lease.step()
         await h.app.engine.dispose()
-        broken = create_engine("sqlite+aiosqlite:////nonexistent/dir/x.db")
-        a.lease._rt = dataclasses.replace(h.app.rt, sessions=session_factory(broken))
+        a.lease._rt = dataclasses.replace(h.app.rt, sessions=away)
         clock.advance(a.lease.every)
         assert await a.lease.step() is True  # its lease still runs: keep receiving
         clock.advance(a.lease.ttl)
         assert await a.lease.step() is False  # no longer sure to be the only reader
         assert a.events == ["gain", "loss"]
-        await broken.dispose()
 
 
 async def test_a_second_process_on_one_sqlite_file_is_refused(sqlite_url: str) -> None:
@@ -136,3 +140,22 @@ def test_split_roles_need_postgresql(role: Role) -> None:
     with pytest.raises(RoleRefused, match=f"--role {role.value} needs PostgreSQL"):
         check_role(Settings(), role)
     check_role(Settings(), Role.ALL)
+
+
+async def test_the_signal_reader_keeps_receiving_while_the_database_is_away(
+    sqlite_url: str,
+) -> None:
+    """signal-cli drops what arrives with no reader; the spool keeps it meanwhile."""
+    clock = FakeClock(T0)
+    async with Harness(sqlite_url, clock, settings=settings(sqlite_url)) as h:
+        a = Process(h.app.rt, "signal")
+        assert await a.lease.step()
+        await h.app.engine.dispose()
+        a.lease._rt = dataclasses.replace(h.app.rt, sessions=away)
+        for _ in range(3):
+            clock.advance(a.lease.ttl)
+            assert await a.lease.step() is True  # long past its lease: still reading
+        assert a.events == ["gain"] and a.receiving
+        a.lease._rt = h.app.rt  # the database is back and the lease still ours
+        assert await a.lease.step() is True
+        assert a.events == ["gain"]
