@@ -48,6 +48,8 @@ class Policy:
     repeat_every: timedelta = timedelta(minutes=15)
     repeats: int = 3
     ack_timeout: timedelta = timedelta(hours=2)
+    #: an acknowledged alert with no acknowledgement for this long closes (None: never)
+    retention: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class Case:
     window: timedelta | None = None
     deadline: datetime | None = None  # the answer is due (from the prompt's acceptance)
     prompted_at: datetime | None = None  # when the platform accepted the prompt
+    last_acked_at: datetime | None = None  # the latest acknowledgement (kept after it lapses)
 
     @property
     def is_open(self) -> bool:
@@ -127,9 +130,9 @@ def next_action(c: Case, policy: Policy) -> datetime | None:
     if c.state != State.MISSED:
         return c.next_action_at if c.is_open else None
     base = c.alerted_at or c.acked_at or c.level2_at
+    times = [end] if (end := _quiet_end(c, policy)) is not None else []
     if c.acked_at is not None:
-        return c.acked_at + policy.ack_timeout
-    times = []
+        return min([c.acked_at + policy.ack_timeout, *times])
     if _level2_pending(c):
         assert c.level2_at is not None
         times.append(c.level2_at)
@@ -137,6 +140,13 @@ def next_action(c: Case, policy: Policy) -> datetime | None:
         step = policy.repeat_every if c.repeats_sent < policy.repeats else policy.ack_timeout
         times.append(base + step)
     return min(times) if times else None
+
+
+def _quiet_end(c: Case, policy: Policy) -> datetime | None:
+    """When an acknowledged alert that nobody acts on closes: the retention after its last ack."""
+    if policy.retention is None or c.last_acked_at is None:
+        return None
+    return c.last_acked_at + policy.retention
 
 
 def _level2_pending(c: Case) -> bool:
@@ -244,7 +254,14 @@ def _first_alert(c: Case, now: datetime, reach: Reach, policy: Policy, *, kind: 
 
 
 def _open_alert(c: Case, now: datetime, reach: Reach, policy: Policy) -> Plan:
-    """An open alert's clocks: ack time-out, level 2, repeats, "still open"."""
+    """An open alert's clocks: quiet too long, ack time-out, level 2, repeats, "still open"."""
+    end = _quiet_end(c, policy)
+    if end is not None and end <= now:
+        # Every record ends: someone took the alert on, and nobody has acknowledged it
+        # since, for as long as anything is kept. Everyone alerted hears that it closed.
+        closed = replace(c, state=State.RESOLVED, next_action_at=None)
+        notice = Notice(Audience.ALERTED, "alert.expired", "expired")
+        return Plan(c, closed, notices=(notice,), action="checkin.expire")
     if c.acked_at is not None:
         if c.acked_at + policy.ack_timeout > now:
             return _settle(c, c, policy, action="checkin.wait")
@@ -345,7 +362,7 @@ def on_ack(c: Case, by: int, now: datetime, policy: Policy) -> Plan | None:
     """
     if c.state != State.MISSED or c.acked_at is not None:
         return None
-    after = replace(c, acked_by=by, acked_at=now)
+    after = replace(c, acked_by=by, acked_at=now, last_acked_at=now)
     notice = Notice(Audience.OTHERS, "alert.handled", f"ack{now:%Y%m%d%H%M%S}")
     return _settle(c, after, policy, notices=(notice,), reply="ack.thanks", action="checkin.ack")
 

@@ -69,7 +69,10 @@ class Outcome:
 def policy_of(settings: Settings) -> Policy:
     """The open-alert clocks from `[checkins]`."""
     c = settings.checkins
-    return Policy(repeat_every=c.repeat_every, repeats=c.repeats, ack_timeout=c.ack_timeout)
+    return Policy(
+        repeat_every=c.repeat_every, repeats=c.repeats, ack_timeout=c.ack_timeout,
+        retention=settings.security.retention,
+    )  # fmt: skip
 
 
 def case_of(row: Any) -> Case:
@@ -81,7 +84,7 @@ def case_of(row: Any) -> Case:
         acked_at=row.acked_at, level2_at=row.level2_at, repeats_sent=row.repeats_sent,
         alerted_at=row.alerted_at, phone_ok_at=row.phone_ok_at,
         window=timedelta(seconds=row.window_s) if row.window_s is not None else None,
-        deadline=row.deadline_at, prompted_at=row.prompted_at,
+        deadline=row.deadline_at, prompted_at=row.prompted_at, last_acked_at=row.last_acked_at,
     )  # fmt: skip
 
 
@@ -201,6 +204,8 @@ async def tick_batch(
         if not await checkin_store.apply_plan(session, row.id, plan.before, plan.after):
             continue
         done += 1
+        if plan.before.state == State.MISSED and not plan.after.is_open:  # closed by time
+            await checkin_store.resolve_alerts(session, row.id, now)
         await _say(session, row, plan, now, policy)
         raised += [(row, r) for r in plan.raises]
         await _log(session, settings, row.id, plan, now)

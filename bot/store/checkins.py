@@ -164,7 +164,7 @@ async def open_checkins(session: AsyncSession, user_id: int) -> Sequence[Checkin
 #: The columns an escalation plan changes (`bot.core.escalation.Case`).
 CASE_COLUMNS = (
     "state", "level", "next_action_at", "acked_by", "acked_at",
-    "level2_at", "repeats_sent", "alerted_at", "phone_ok_at",
+    "level2_at", "repeats_sent", "alerted_at", "phone_ok_at", "last_acked_at",
 )  # fmt: skip
 
 
@@ -174,6 +174,7 @@ def case_values(c: Case) -> dict[str, Any]:
         "state": c.state.value, "level": c.level, "next_action_at": c.next_action_at,
         "acked_by": c.acked_by, "acked_at": c.acked_at, "level2_at": c.level2_at,
         "repeats_sent": c.repeats_sent, "alerted_at": c.alerted_at, "phone_ok_at": c.phone_ok_at,
+        "last_acked_at": c.last_acked_at,
     }  # fmt: skip
 
 

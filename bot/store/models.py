@@ -189,6 +189,9 @@ class Checkin(Base):
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: an OK from the phone after an SOS or duress alert (which stays open)
     phone_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the latest acknowledgement, kept when it lapses: an alert acknowledged and then
+    #: quiet for `security.retention` closes, and is purged with the rest
+    last_acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the answer window of a prompted check-in (NULL: no prompt is tracked, e.g. a timer)
     window_s: Mapped[int | None] = mapped_column(Integer)
     #: when the platform accepted the prompt: the window counts from here (NULL: not yet)
