@@ -54,22 +54,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import due as due_bench  # noqa: E402
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import bindparam, insert, select, text, update  # noqa: E402
 
 from bot import engine as checkin_engine  # noqa: E402
 from bot.config import DatabaseSettings, SecuritySettings, Settings  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.store import crypto, outbox  # noqa: E402
 from bot.store.db import create_engine, session_factory  # noqa: E402
+from bot.store.keycheck import CHECK_TEXT  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
 from bot.store.models import (  # noqa: E402
     Checkin,
     Contact,
     Identity,
+    KeyCheck,
     Outbox,
     Schedule,
     User,
 )
+from bot.store.types import unset_filler  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Defenders inserted through the column types; the rest are copies (see the docstring).
@@ -129,9 +132,39 @@ def _schedules_copy(columns: list[str]) -> str:
     )
 
 
+async def as_the_app_leaves_it(rt: Runtime, now: datetime) -> None:
+    """Fillers in the unset hash columns and the key-check row, as a running app leaves them.
+
+    Without them the first worker to start would adopt the key and fill every row's
+    hashes one by one (the path for an older database): minutes at a million.
+    """
+    async with rt.sessions() as session, session.begin():
+        ids = (await session.execute(select(User.id).where(User.duress_hash.is_(None)))).scalars()
+        rows = [{"uid": i, "d": unset_filler(), "p": unset_filler()} for i in ids]
+        if rows:
+            users = User.__table__
+            stmt = (
+                update(users)
+                .where(users.c.id == bindparam("uid"))
+                .values(duress_hash=bindparam("d"), pin_hash=bindparam("p"))
+            )
+            await session.execute(stmt, rows)
+        if (await session.execute(select(KeyCheck.id).limit(1))).first() is None:
+            await session.execute(
+                insert(KeyCheck).values(
+                    sealed=crypto.encrypt_field(CHECK_TEXT), created_at=now, ids_sealed=True
+                )
+            )
+
+
 async def seed_pg(rt: Runtime, size: int, anchor: datetime) -> None:
-    """The first TYPED defenders as bench/due.py seeds them, the rest by generate_series."""
+    """The first TYPED defenders as bench/due.py seeds them, the rest by generate_series.
+
+    The copies share the first defender's sealed hash fillers (a bench shortcut: the
+    app seals each afresh).
+    """
     await due_bench.seed(rt, min(size, TYPED), anchor)
+    await as_the_app_leaves_it(rt, anchor)
     if size <= TYPED:
         return
     params = {"start": TYPED, "stop": size, "day": due_bench.DAY}
