@@ -169,6 +169,11 @@ class Health:
                         dedupe=f"database:{since.isoformat()}", told=self._told_away,
                         seconds=seconds, since=f"{since:%Y-%m-%d %H:%M:%S} UTC",
                     )  # fmt: skip
+                # Every worker saw the same outage (from its own first failed tick):
+                # the first one back tells it, the others find its report.
+                told = await ops_store.recent_reports(session, since, limit=100)
+                if OpsEvent.DATABASE_DOWN.value in {event for event, _ in told}:
+                    return
                 await report(
                     session, self._rt.settings, OpsEvent.DATABASE_DOWN, now,
                     dedupe=f"database:{since.isoformat()}",

@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 
 from bot.config import OpsSettings
+from bot.ops.health import Health
 from bot.store import ops as ops_store
 from tests.support.clock import FakeClock
 from tests.support.harness import Harness, contact_link, make_settings
@@ -281,6 +282,22 @@ async def test_a_database_away_over_a_minute_is_told_while_it_lasts_once(tmp_pat
         assert sorted(events) == ["database_away", "database_down"]
         await tick(h, seconds=30)
         assert h.new_for("ops") == []
+
+
+async def test_several_workers_back_from_one_outage_tell_it_once(sqlite_url: str) -> None:
+    settings = dataclasses.replace(
+        make_settings(sqlite_url), ops=OpsSettings(listen="", operator_chats=("console:ops",))
+    )
+    async with Harness(sqlite_url, FakeClock(T0), settings=settings) as h:
+        workers = [h.app.health, Health(dataclasses.replace(h.app.rt, worker_id="b:2"), {})]
+        for offset, worker in enumerate(workers):  # each notices from its own first tick
+            await worker.on_tick(T0 + timedelta(seconds=30 + offset), 0.1, False)
+        for offset, worker in enumerate(workers):
+            await worker.on_tick(T0 + timedelta(seconds=120 + offset), 0.1, True)
+        h.clock.advance(timedelta(seconds=125))
+        await h.deliver()
+        told = h.new_for("ops")
+        assert len(told) == 1 and "It is back now." in told[0], told
 
 
 async def test_an_update_is_held_while_the_database_is_away(sqlite_url: str) -> None:
