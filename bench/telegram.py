@@ -81,7 +81,12 @@ async def _serve_async(conn: Connection, enforce: bool) -> None:
             fake.enforce_limits()
 
         def answer() -> None:
-            command = conn.recv()
+            try:
+                command = conn.recv()
+            except EOFError:  # the benchmark died: stop rather than spin on the closed pipe
+                asyncio.get_running_loop().remove_reader(conn.fileno())
+                done.set()
+                return
             if command == "count":
                 conn.send((len(fake.sent), fake.too_many))
             elif command == "report":
