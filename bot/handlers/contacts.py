@@ -18,10 +18,11 @@ from bot.core.model import Choice, MessageKind
 from bot.core.text import clean_name, clean_note, is_ascii_number
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
+from bot.i18n import t
 from bot.store import contacts as contact_store
 from bot.store import reach as reach_store
 from bot.store import users as user_store
-from bot.store.models import Invite
+from bot.store.models import Contact, Invite
 
 THROTTLE_WINDOW = timedelta(minutes=10)
 THROTTLE_LIMIT = 5
@@ -95,18 +96,31 @@ async def accept(ctx: Ctx, cmd: Command) -> None:
         ctx.session, found.id, "accepted", ctx.user.id, ctx.now
     ):
         raise BadCode()  # someone else used this single-use code a moment ago
-    linked = await contact_store.link(
-        ctx.session, found.inviter_id, ctx.user.id, found.label, ctx.now
-    )
-    names = await user_store.names_of(ctx.session, [found.inviter_id, ctx.user.id])
+    label = found.label or await _next_label(ctx, found.inviter_id)
+    linked = await contact_store.link(ctx.session, found.inviter_id, ctx.user.id, label, ctx.now)
+    names = await user_store.names_of(ctx.session, [found.inviter_id])
     defender = clean_name(names.get(found.inviter_id, ""))
     await ctx.reply("invite.accepted" if linked else "invite.already", name=defender)
-    if linked:
-        await ctx.tell(
-            found.inviter_id,
-            "invite.accepted_defender",
-            name=clean_name(names.get(ctx.user.id, "")),
-        )
+    if linked:  # the defender's chat names a contact only by the label they chose
+        await ctx.tell(found.inviter_id, "invite.accepted_defender", name=label)
+
+
+async def _next_label(ctx: Ctx, defender_id: int) -> str:
+    """The first default label ("contact 1", "contact 2", …) the defender does not use.
+
+    In the defender's language: a phone read by someone else shows no contact's name.
+    """
+    lang = (await user_store.langs_of(ctx.session, [defender_id])).get(defender_id, "en")
+    taken = {c.label for c, _ in await contact_store.contacts_of(ctx.session, defender_id)}
+    n = 1
+    while t("contacts.default_label", lang, n=n) in taken:
+        n += 1
+    return t("contacts.default_label", lang, n=n)
+
+
+def _label(ctx: Ctx, link: Contact, position: int) -> str:
+    """How the defender's chat names one of their contacts (never by the contact's name)."""
+    return link.label or ctx.t("contacts.default_label", n=position)
 
 
 async def decline(ctx: Ctx, cmd: Command) -> None:
@@ -136,7 +150,9 @@ async def contacts(ctx: Ctx, cmd: Command) -> None:
         await ctx.reply("contacts.none")
         return
     lines = [ctx.t("contacts.mine_header") if mine else ctx.t("contacts.mine_none")]
-    lines += [ctx.t("contacts.item", id=c.id, name=clean_name(u.display_name)) for c, u in mine]
+    lines += [
+        ctx.t("contacts.item", id=c.id, name=_label(ctx, c, i)) for i, (c, _) in enumerate(mine, 1)
+    ]
     if mine:
         counts = await reach_store.counts(ctx.session, ctx.user.id)
         lines.append(ctx.t("reach.counts", confirmed=counts.confirmed, stale=counts.stale))
@@ -158,14 +174,18 @@ async def contact_remove(ctx: Ctx, cmd: Command) -> None:
     removed = await contact_store.unlink(ctx.session, link_id, ctx.user.id)
     if removed is None:
         raise UserError("contacts.no_such", id=link_id)
-    other = removed.contact_id if removed.defender_id == ctx.user.id else removed.defender_id
+    mine = removed.defender_id == ctx.user.id
+    other = removed.contact_id if mine else removed.defender_id
     names = await user_store.names_of(ctx.session, [other, ctx.user.id])
     # The contact takes no further part in the defender's open alerts.
     await engine.left(
         ctx.session, ctx.rt.settings, removed.contact_id, [removed.defender_id], ctx.now
     )
-    await ctx.reply("contacts.removed", name=clean_name(names.get(other, "")))
-    await ctx.tell(other, "contacts.link_ended", name=clean_name(names.get(ctx.user.id, "")))
+    # the defender's side names the contact by the label only
+    label = removed.label or f"#{link_id}"  # links made before labels: their number
+    await ctx.reply("contacts.removed", name=label if mine else clean_name(names.get(other, "")))
+    told = clean_name(names.get(ctx.user.id, "")) if mine else label
+    await ctx.tell(other, "contacts.link_ended", name=told)
 
 
 def _alert_number(cmd: Command) -> tuple[int | None, str]:

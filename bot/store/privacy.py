@@ -165,8 +165,13 @@ async def _links(session: AsyncSession, user_id: int, *, mine: bool) -> list[dic
         .where(me == user_id)
         .order_by(Contact.id)
     )
+    if mine:  # the people who protect them: by the label they chose, never by name
+        return [
+            {"id": c.id, "label": c.label, "since": _iso(c.created_at)}
+            for c, _ in (await session.execute(stmt)).all()
+        ]
     return [
-        {"id": c.id, "name": name, "label": c.label if mine else None, "since": _iso(c.created_at)}
+        {"id": c.id, "name": name, "since": _iso(c.created_at)}
         for c, name in (await session.execute(stmt)).all()
     ]
 

@@ -88,7 +88,7 @@ LOWERING: dict[str, tuple[Setup, str, str]] = {
     "duress": (nothing, "/duress tangerine", "Duress word saved."),
     "pin": (nothing, "/pin 5555", "PIN changed."),
     "forgetme": (asked_to_forget, "/forgetme confirm", "Done: everything Holdfast stored"),
-    "contacts": (a_contact, "/contacts", "Bob"),
+    "contacts": (a_contact, "/contacts", "#1 contact 1"),  # by label, never by name
     "mydata": (nothing, "/mydata", "What Holdfast stores about you"),
     "unlink": (nothing, "/unlink", "No other app is linked."),
     "resolve": (an_alert_to_resolve, "/resolve", "The alert for Bob is closed"),

@@ -108,7 +108,9 @@ async def test_mydata_holds_everything_and_nothing_about_duress(any_db: str) -> 
             ("console", "alice", "alice")
         ]
         assert [s["spec"] for s in doc["schedules"]] == ["daily 09:00"]
-        assert [c["name"] for c in doc["trusted_contacts"]] == ["Bob"]
+        # her contacts by the label she chose (none: "contact 1"), never by name (issue 10)
+        assert [c["label"] for c in doc["trusted_contacts"]] == ["contact 1"]
+        assert "name" not in doc["trusted_contacts"][0]
         assert [c["name"] for c in doc["trusted_contact_for"]] == ["Carol"]
         assert {(i["label"], i["status"]) for i in doc["invitations"]} >= {("Dan", "pending")}
         timer = next(c for c in doc["check_ins"] if c["kind"] == "timer")

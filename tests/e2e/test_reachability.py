@@ -70,4 +70,5 @@ async def test_no_remove_me_ends_the_link(db_url: str, clock: FakeClock) -> None
         await h.advance(days=30)
         assert has(h.new_for("ben"), ASK)
         assert has(await h.say("ben", "2"), "The link with Ana has ended.")
-        assert has(h.new_for("ana"), "Your trusted-contact link with Ben has ended.")
+        # Ana's chat names Ben by the label she chose (none: "contact 1"), issue 10
+        assert has(h.new_for("ana"), "Your trusted-contact link with contact 1 has ended.")

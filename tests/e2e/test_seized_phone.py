@@ -7,6 +7,7 @@ every chat receives.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -15,10 +16,10 @@ from sqlalchemy import func, select
 from bot.store.models import Checkin, DeferredCommand, Identity, Schedule, User
 from bot.transports.base import RateLimited, TransientDeliveryError
 from tests.e2e.test_escalation import MIN, NINE, Story
-from tests.e2e.test_privacy import refers_to_user, rows_of_every_table
+from tests.e2e.test_privacy import export_in, refers_to_user, rows_of_every_table
 from tests.support.clock import FakeClock
 from tests.support.groups import organise, user_of
-from tests.support.harness import has
+from tests.support.harness import Harness, contact_link, has
 from tests.support.servers.fake_telegram import FakeTelegram
 from tests.support.telegram_harness import TelegramSide, TelegramUser, telegram_app
 
@@ -291,3 +292,46 @@ async def test_without_an_open_alert_nobody_is_told(sqlite_url: str) -> None:
         assert await s.say("alice", "/checkin_remove 1") == ["Check-in #1 removed."]
         assert s.new("bob") == []
         assert await rows(s, DeferredCommand) == 0
+
+
+# -- the chat does not draw the network ---------------------------------------------------
+
+
+async def test_the_defenders_chat_names_contacts_only_by_their_labels(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(NINE)) as h:
+        await contact_link(h, "alice", "bob")  # /invite with no label: "contact 1"
+        assert h.new_for("alice")[-1] == (
+            "contact 1 accepted: they will be alerted if you miss a check-in."
+        )
+        reply = await h.say("alice", "/invite lawyer")
+        code = next(ln.split()[-1] for ln in reply[-1].splitlines() if ln.startswith("accept "))
+        await h.say("carol", f"accept {code}")
+        assert h.new_for("alice") == [
+            "lawyer accepted: they will be alerted if you miss a check-in."
+        ]
+        await contact_link(h, "dan", "alice")  # Alice protects Dan
+
+        listing = "\n".join(await h.say("alice", "/contacts"))
+        assert "contact 1" in listing and "lawyer" in listing
+        assert "Bob" not in listing and "Carol" not in listing
+        doc = export_in(h, await h.say("alice", "/mydata"))
+        assert [c["label"] for c in doc["trusted_contacts"]] == ["contact 1", "lawyer"]
+        text = json.dumps(doc["trusted_contacts"], ensure_ascii=False)
+        assert "Bob" not in text and "Carol" not in text
+        everything = h.inbox("alice")
+        assert not any("Bob" in m or "Carol" in m for m in everything)
+
+        await h.say("carol", "/contact_remove 2")  # Carol ends it: Alice hears the label
+        assert h.new_for("alice") == ["Your trusted-contact link with lawyer has ended."]
+
+
+async def test_an_alert_about_someone_i_protect_never_names_their_other_contacts(
+    sqlite_url: str,
+) -> None:
+    async with Story(sqlite_url) as s:
+        await s.contacts("alice", "bob", "carol")
+        await s.missed_at_945()
+        await s.say("carol", "/ack")
+        await s.say("carol", "/resolve called her, all fine")
+        for message in s.fake.to("bob"):
+            assert "Carol" not in message, message
