@@ -700,3 +700,21 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 def test_redact_removes_every_phone_number() -> None:
     text = 'Unregistered user "+4915112345678" (account +15550000001)'
     assert redact(text, "+15550000001") == 'Unregistered user "<number>" (account <number>)'
+
+
+# ---- group membership (a silent alert is never posted where the defender reads) -----
+
+
+async def test_group_membership_from_the_member_list(
+    transport: SignalTransport, fake: FakeSignal
+) -> None:
+    """`GET /v1/groups/{number}/{id}`'s `members` says who is in a group (issue 10)."""
+    by_number = fake.add_group("Team", members=[ADA_NUMBER])
+    by_uuid = fake.add_group("Uuids", members=[BOB])
+    assert await transport.is_member(by_number, ADA_NUMBER) is True
+    assert await transport.is_member(by_uuid, BOB) is True
+    assert await transport.is_member(by_uuid, ADA) is False  # UUIDs compared with UUIDs
+    # a UUID cannot be told apart from numbers it is not shown with: unknown (fail safe)
+    assert await transport.is_member(by_number, ADA) is None
+    assert await transport.is_member("group.bm90LWEtZ3JvdXA=", ADA) is None  # not found
+    assert ("GET", f"/v1/groups/{fake.number}/{by_number}") in fake.requests
