@@ -19,14 +19,14 @@ from datetime import timedelta
 from typing import Any
 
 from bot import engine
-from bot.core import seized
+from bot.core import exports, seized
 from bot.core.commands import Command
 from bot.core.errors import UserError
 from bot.core.model import Attachment, Choice, MessageKind, Outgoing
 from bot.core.text import clean_name
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
-from bot.i18n import t
+from bot.i18n import dates, t
 from bot.store import deferred as deferred_store
 from bot.store import outbox
 from bot.store import privacy as privacy_store
@@ -40,24 +40,50 @@ EXPORT_NAME = "holdfast-my-data.json"
 
 
 async def mydata(ctx: Ctx, cmd: Command) -> None:
-    """A readable summary in the chat, and everything stored as a JSON file, never cut.
+    """A readable summary in the chat, and everything stored as a JSON file.
 
     Every platform gets the file: a document on Telegram, an attachment on Signal, a
-    file written by the console.
+    file written by the console. Within bounds (`bot.core.exports`): once an hour per
+    person (sooner gets when it can be asked again), each list cut to its newest
+    entries (the file says what it left out), a large file sent in parts.
     """
+    again = exports.next_allowed(ctx.user.mydata_at, ctx.now)
+    if again is not None:
+        await ctx.reply("mydata.wait", at=dates.local_time(again, ctx.zone, ctx.lang))
+        return
+    ctx.user.mydata_at = ctx.now
     doc = await privacy_store.export(ctx.session, ctx.user.id)
-    data = json.dumps(doc, ensure_ascii=False, indent=2)
-    file = Attachment(EXPORT_NAME, "application/json", data.encode("utf-8"))
     text = ctx.t("mydata.summary", timezone=ctx.zone.key, **_counts(doc))
-    text += "\n\n" + ctx.t("mydata.attached")
-    out = Outgoing(ctx.incoming.chat, text, attachment=file)
-    await outbox.enqueue(
-        ctx.session,
-        out.evolve(answer_ref=ctx.incoming.answer_ref),
-        now=ctx.now,
-        user_id=ctx.user.id,
-        dedupe_key=privacy_store.export_key(),
-    )
+    doc = exports.bound(doc, exports.MAX_ITEMS)
+    if exports.LEFT_OUT in doc:
+        text += "\n\n" + ctx.t("mydata.left_out")
+    data = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")
+    pieces = exports.parts(data, exports.PART_BYTES)
+    total = len(pieces)
+    for number, piece in enumerate(pieces, start=1):
+        name = (
+            EXPORT_NAME
+            if total == 1
+            else EXPORT_NAME.replace(".json", f"-{number}-of-{total}.json")
+        )
+        if number == 1:
+            text += "\n\n" + (
+                ctx.t("mydata.attached")
+                if total == 1
+                else ctx.t("mydata.attached_parts", total=total)
+            )
+        else:
+            text = ctx.t("mydata.part", number=number, total=total)
+        out = Outgoing(
+            ctx.incoming.chat, text, attachment=Attachment(name, "application/json", piece)
+        )
+        await outbox.enqueue(
+            ctx.session,
+            out.evolve(answer_ref=ctx.incoming.answer_ref) if number == 1 else out,
+            now=ctx.now,
+            user_id=ctx.user.id,
+            dedupe_key=privacy_store.export_key(),
+        )
 
 
 def _counts(doc: dict[str, Any]) -> dict[str, Any]:

@@ -73,6 +73,8 @@ class User(Base):
     #: when the first-contact notice (what the platform and operator see) was given, in
     #: the person's first private chat; someone who first wrote in a group gets it later
     privacy_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when this person's data was last exported (`/mydata`: once an hour)
+    mydata_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Identity(Base):

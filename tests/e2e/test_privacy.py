@@ -120,6 +120,7 @@ async def test_mydata_holds_everything_and_nothing_about_duress(any_db: str) -> 
         text = json.dumps(doc, ensure_ascii=False).casefold()
         for hidden in ("duress", "silent", "tangerine", "scrypt", "pin_hash"):
             assert hidden not in text, hidden
+        await h.advance(hours=1)  # one export an hour
         again = export_in(h, await h.say("alice", "/mydata"))  # an export is not exported again
         assert "(an earlier export of your data)" in [m["text"] for m in again["messages_to_you"]]
 
@@ -408,6 +409,7 @@ async def test_rotate_key_then_restart_with_the_new_key(
     monkeypatch.setenv("HOLDFAST_SECURITY_OLD_KEY", KEY)
     assert await asyncio_to_thread(cli.main, ["rotate-key"]) == 0
     assert "re-encrypted" in capsys.readouterr().out
+    clock.advance(timedelta(hours=1))  # one export an hour
     async with Harness(url, clock, secret_key=NEW_KEY) as h:
         contacts = await say_as(h, FARHAD, "/contacts")
         assert has(contacts, "Zainab Qasemi")
