@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.lifecycle import Kind
 from bot.store import crypto
 from bot.store.checkins import stored_kind
-from bot.store.models import Checkin, KeyCheck, User
+from bot.store.models import Checkin, KeyCheck, User, WellbeingEntry
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ async def verify_or_adopt(engine: AsyncEngine, now: datetime) -> bool:
                 raise KeyMismatch(MISMATCH)
     await fill_unset_hashes(engine)
     await seal_duress_kinds(engine)
+    await move_old_scores(engine)
     if sealed is not None:
         await _seal_ids_once(engine)
         return False
@@ -146,3 +147,35 @@ async def seal_duress_kinds(engine: AsyncEngine) -> int:
             "duress alerts sealed", extra={"action": "app.duress_sealed", "rows": len(rows)}
         )
     return len(rows)
+
+
+async def move_old_scores(engine: AsyncEngine) -> int:
+    """Move scores an older Holdfast kept on check-ins to the well-being answers.
+
+    `checkins.score` was stored in clear; the answers are sealed, and `/wellbeing`,
+    `/mydata` and retention see them there.
+
+    A check-in that has a well-being answer already keeps that one. Returns scores moved.
+    """
+    async with engine.begin() as conn:
+        stmt = select(Checkin.id, Checkin.user_id, Checkin.score, Checkin.answered_at,
+                      Checkin.due_at).where(Checkin.score.is_not(None))  # fmt: skip
+        rows = (await conn.execute(stmt)).all()
+        if not rows:
+            return 0
+        answered = select(WellbeingEntry.checkin_id).where(
+            WellbeingEntry.checkin_id.in_([r.id for r in rows])
+        )
+        taken = set((await conn.execute(answered)).scalars())
+        fresh = [r for r in rows if r.id not in taken]
+        if fresh:
+            await conn.execute(
+                WellbeingEntry.__table__.insert(),
+                [{"user_id": r.user_id, "checkin_id": r.id, "at": r.answered_at or r.due_at,
+                  "score": str(r.score)} for r in fresh],
+            )  # fmt: skip
+        await conn.execute(
+            update(Checkin).where(Checkin.id.in_([r.id for r in rows])).values(score=None)
+        )
+    log.warning("old scores moved", extra={"action": "app.scores_moved", "n": len(fresh)})
+    return len(fresh)

@@ -26,6 +26,7 @@ from sqlalchemy import text as sql
 from bot import cli
 from bot.core.model import Address, Incoming, Outgoing, Sender
 from bot.store import chats, outbox
+from bot.store import wellbeing as wellbeing_store
 from bot.store.checkins import kind_of
 from bot.store.db import create_engine, transaction
 from bot.store.migrate import upgrade
@@ -582,3 +583,32 @@ async def test_an_older_databases_duress_alerts_become_sealed_sos_alerts(sqlite_
         variants = [v for (v,) in conn.execute("SELECT variant FROM checkins ORDER BY id")]
     assert variants[0].startswith("hf1:") and len(variants[0]) == len(variants[1])
     assert variants[0] != variants[1] and variants[2] is None
+
+
+async def test_scores_an_older_holdfast_kept_on_check_ins_become_sealed_answers(
+    sqlite_url: str,
+) -> None:
+    engine = create_engine(sqlite_url)
+    await upgrade(engine)
+    async with engine.begin() as conn:
+        await conn.execute(sql(
+            "INSERT INTO users (id, display_name, lang, created_at) VALUES (1, 'Zed', 'en', :t)"
+        ), {"t": T0})  # fmt: skip
+        for checkin_id, score in ((1, 2), (2, None), (3, 5)):
+            await conn.execute(sql(
+                "INSERT INTO checkins (id, user_id, kind, due_at, deadline_at, state, level, "
+                "grace_s, level2_after_s, repeats_sent, created_at, answered_at, score) "
+                "VALUES (:id, 1, 'scheduled', :t, :t, 'ok', 0, 0, 0, 0, :t, :t, :score)"
+            ), {"id": checkin_id, "t": T0 + timedelta(days=checkin_id), "score": score})
+    await engine.dispose()
+    async with Harness(sqlite_url, FakeClock(T0 + timedelta(days=4)), secret_key=KEY) as h:
+        async with transaction(h.app.rt.sessions) as session:
+            history = await wellbeing_store.history(session, 1, T0)
+            assert [(e.at, e.score) for e in history] == [
+                (T0 + timedelta(days=1), 2), (T0 + timedelta(days=3), 5),
+            ]  # fmt: skip
+            left = (await session.execute(select(Checkin.score))).scalars().all()
+            assert left == [None, None, None]
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///")) as conn:
+        stored = [v for (v,) in conn.execute("SELECT score FROM wellbeing_entries")]
+    assert len(stored) == 2 and all(v.startswith("hf1:") for v in stored)  # sealed at rest
