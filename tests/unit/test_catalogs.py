@@ -104,7 +104,10 @@ def test_every_english_text_is_translated(lang: str) -> None:
         strings = forms(entry.string) if entry is not None else ("",)
         if entry is None or entry.fuzzy or not all(strings):
             missing.append(key)
-    assert not missing, f"{lang}: {len(missing)} untranslated or fuzzy: {missing[:20]}"
+    assert not missing, (
+        f"{lang}: {len(missing)} untranslated or fuzzy: {missing[:20]} (run "
+        "tools/update_catalogs.sh, then translate them: docs/translating.md)"
+    )
 
 
 @pytest.mark.parametrize("lang", present())
