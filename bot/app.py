@@ -97,7 +97,10 @@ class App:
                 p for p, tr in self.transports.items() if tr.numbered_choices
             ),
         )
-        self.router = Router(self.rt, ROUTES, account.first_contact, on_text=checkins.on_plain_text)
+        self.router = Router(
+            self.rt, ROUTES, account.first_contact,
+            on_answer=checkins.on_answer, is_sos=checkins.is_sos,
+        )  # fmt: skip
         self.on_incoming = holding(self.router.handle)
         self.rt.run_deferred = self.router.run_deferred
         self.delivery = Delivery(self.rt, self.transports)

@@ -7,6 +7,7 @@ suffix is stripped by the transport before it gets here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.errors import UserError
@@ -117,19 +118,19 @@ def split_pin(cmd: Command) -> tuple[Command, str | None]:
     return Command(cmd.name, rest, cmd.slash), digits
 
 
-def _is_sos(text: str) -> bool:
-    words = text[:16].split(maxsplit=1)
-    return bool(words) and words[0].casefold() in ("sos", "/sos")
-
-
-def parse(text: str) -> Command | None:
+def parse(text: str, *, is_sos: Callable[[str], bool] | None = None) -> Command | None:
     """Parse a message into a command; None when it is not one (ordinary text).
+
+    `is_sos` (the answer grammar's, `answers.is_sos`) lets an SOS through the
+    length limit up to `MAX_SOS_TEXT`.
 
     Raises:
         UserError: `error.too_long` for a message far too long; `error.unknown_command`
             for `/something` we do not know.
     """
-    if len(text) > MAX_TEXT and not (len(text) <= MAX_SOS_TEXT and _is_sos(text)):
+    if len(text) > MAX_TEXT and not (
+        len(text) <= MAX_SOS_TEXT and is_sos is not None and is_sos(text)
+    ):
         raise UserError("error.too_long", max=MAX_TEXT)
     stripped = text.strip()
     if not stripped:

@@ -1,29 +1,42 @@
-"""/checkin, /checkins, /checkin_remove, /timer, /ok: setting check-ins and answering them."""
+"""/checkin, /checkins, /checkin_remove, /timer, and answers: setting check-ins, answering them.
+
+Every answer (`ok …`, `SOS!!`, `👍`, `I am ok`, the duress word, a pressed button)
+is read by the one grammar in `bot.core.answers`, through `on_answer`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from bot import engine
+from bot.core import answers
 from bot.core.commands import Command
 from bot.core.durations import check_bounds, format_duration, parse_duration
 from bot.core.errors import UserError
 from bot.core.escalation import who_is_told
 from bot.core.lifecycle import Kind, State
+from bot.core.model import Choice
 from bot.core.schedules import dst_notices, format_schedule, next_due, parse_schedule
 from bot.core.text import clean_note, is_ascii_number
 from bot.core.times import format_hhmm
 from bot.handlers import (
+    account,
     secrets,
     wellbeing,  # the well-being questions after an OK
 )
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
-from bot.i18n import dates
+from bot.i18n import dates, languages, t
 from bot.store import checkins as checkin_store
 
 MAX_SCHEDULES = 20
+#: At most this many words of one answer are checked against the duress word (each
+#: check is a slow hash); the word is one of the first ones in any real answer.
+MAX_DURESS_CHECKS = 6
+#: Open check-ins the defender can see (in /status); a duress alert is never one.
+VISIBLE_OPEN = frozenset({Kind.SCHEDULED, Kind.TIMER, Kind.SOS})
 
 
 def local_time(when: datetime, zone: ZoneInfo, lang: str = "en") -> str:
@@ -125,72 +138,129 @@ async def timer(ctx: Ctx, cmd: Command) -> None:
     await warn_if_alone(ctx)
 
 
-def parse_ok(args: str) -> tuple[int | None, str | None]:
-    """`[1-5] [note]` → (score, note)."""
-    words = args.split()
-    score = None
-    if words and is_ascii_number(words[0]) and len(words[0]) == 1:
-        value = int(words[0])
-        if not 1 <= value <= 5:
-            raise UserError("ok.bad_score")
-        score, args = value, args.strip()[1:]
-    note = clean_note(args) or None
-    return score, note
+@cache
+def vocab() -> answers.Vocab:
+    """The answer words of every catalog language (English typed in a Thai chat counts)."""
+    langs = sorted({"en", *languages()})
+
+    def every(key: str) -> list[str]:
+        return [t(key, lang) for lang in langs]
+
+    return answers.vocab(
+        every("answer.ok_words"), every("answer.sos_words"), every("answer.help_words")
+    )
 
 
-async def ok(ctx: Ctx, cmd: Command) -> None:
-    """Check in as safe, with an optional well-being score and note.
+def is_sos(text: str) -> bool:
+    """True if `text` raises an SOS (a long SOS is let through the length limit)."""
+    return answers.is_sos(text, vocab())
 
-    With a safe PIN set the answer must start with it (`ok 4821 4 tired`); the
-    duress word in its place (`ok WORD`) is answered exactly the same way.
+
+async def duress_in(ctx: Ctx, text: str) -> set[str]:
+    """The words of `text` that are this person's duress word (one slow hash each)."""
+    if not ctx.user.duress_hash:
+        return set()
+    for key in answers.duress_candidates(text, vocab())[:MAX_DURESS_CHECKS]:
+        if await secrets.is_duress_word(ctx, key):
+            return {key}
+    return set()
+
+
+async def on_answer(ctx: Ctx, text: str) -> bool:
+    """The Router's hook for what may be an answer: read it with the one grammar.
+
+    Returns True when `text` was an answer and was handled. The duress word
+    anywhere raises the silent alert, after every reply is queued; the reply is
+    the one the same message without the word gets (a PIN refusal stays one).
+
+    Raises:
+        UserError: `ok.bad_score` / `answer.not_counted` for what looks like an
+            answer but does not count; `pin.needed` / `pin.throttled` for an OK
+            without the PIN, or with a wrong one (counted).
     """
-    args, duress, counts = await secrets.check_answer(ctx, cmd.args)
-    await respond_ok(ctx, args, duress=duress, counts=counts)
-
-
-async def on_plain_text(ctx: Ctx, text: str) -> bool:
-    """The Router's hook for plain text: the duress word typed alone is an answer.
-
-    Returns True when it handled the text (the reply is exactly a normal OK's).
-    """
-    word = text.strip()
-    if len(word.split()) != 1 or not await secrets.is_duress_word(ctx, word):
-        return False
-    await respond_ok(ctx, "", duress=True, counts=True)
+    read = answers.read(text, vocab(), (await duress_in(ctx, text)).__contains__)
+    if read.duress:
+        ctx.after_reply(_duress_alert)  # even if the answer is refused and rolled back
+    match read.kind:
+        case answers.Kind.NONE:
+            return False
+        case answers.Kind.SOS:
+            await _sos(ctx, read.note)
+        case answers.Kind.HELP:
+            await _help(ctx)
+        case answers.Kind.NOT_COUNTED:
+            raise UserError(read.refusal or "answer.not_counted")
+        case answers.Kind.OK:
+            counts = not ctx.user.pin_hash
+            if ctx.user.pin_hash and read.pin is not None:
+                await secrets.require_pin(ctx, read.pin, "pin.needed")
+                counts = True
+            await respond_ok(ctx, read.score, clean_note(read.note) or None, duress=read.duress,
+                             counts=counts)  # fmt: skip
     return True
 
 
-async def respond_ok(ctx: Ctx, args: str, *, duress: bool, counts: bool) -> None:
-    """Answer an OK (`args` is the score and note); under duress, also alert silently.
+async def _help(ctx: Ctx) -> None:
+    """`help` alone: while a check-in waits, "do you need help?"; else the command list.
+
+    The question has an SOS button and alerts nobody by itself (`bot.core.answers`).
+    """
+    waiting = await checkin_store.open_checkins(ctx.session, ctx.user.id)
+    if any(c.kind in VISIBLE_OPEN for c in waiting):  # a duress alert never changes this
+        button = Choice(ctx.t("answer.help_button"), "/sos")
+        await ctx.reply("answer.help_question", choices=((button,),))
+        return
+    await account.help_(ctx, Command("help", "", slash=False))
+
+
+async def _sos(ctx: Ctx, message: str) -> None:
+    """Alert everyone now, paused or not."""
+    outcome = await engine.emergency(
+        ctx.session, ctx.rt.settings, ctx.user.id, Kind.SOS, clean_note(message) or None, ctx.now
+    )
+    await ctx.reply(outcome.reply or "sos.sent", **outcome.params)
+
+
+async def _duress_alert(ctx: Ctx) -> None:
+    await engine.emergency(ctx.session, ctx.rt.settings, ctx.user.id, Kind.DURESS, None, ctx.now)
+
+
+async def ok(ctx: Ctx, cmd: Command) -> None:
+    """`/ok …` where the answer hook does not run (it reads every private answer)."""
+    if not await on_answer(ctx, f"ok {cmd.args}"):
+        raise UserError("answer.not_counted")
+
+
+async def respond_ok(
+    ctx: Ctx, score: int | None, note: str | None, *, duress: bool, counts: bool
+) -> None:
+    """Answer an OK with its score and note, when it counts.
 
     What the answer does to each open check-in (closed, all-clear, or an SOS kept
     open) is the engine's decision; the reply is the same in every case, so the
-    phone shows nothing of it.
+    phone shows nothing of it. A score alone right after an answer (the 1-5 row)
+    completes that answer and needs no PIN.
 
     Raises:
         UserError: `pin.needed` when the answer lacks the PIN (nothing is recorded).
     """
-    score, note = parse_ok(args)
-    if score is None or note is not None or not await wellbeing.tap_score(ctx, score):
-        if not counts:
-            raise UserError("pin.needed")
-        closed = await engine.answer(
-            ctx.session, ctx.rt.settings, ctx.user.id, ctx.now,
-            score=None, note=note, duress=duress,  # the score is kept sealed: wellbeing.after_ok
+    if score is not None and note is None and await wellbeing.tap_score(ctx, score):
+        return
+    if not counts:
+        raise UserError("pin.needed")
+    closed = await engine.answer(
+        ctx.session, ctx.rt.settings, ctx.user.id, ctx.now,
+        score=None, note=note, duress=duress,  # the score is kept sealed: wellbeing.after_ok
+    )  # fmt: skip
+    ctx.user.last_ok_at = ctx.now
+    if not closed:
+        await checkin_store.create_checkin(
+            ctx.session, user_id=ctx.user.id, kind=Kind.MANUAL.value, due_at=ctx.now,
+            deadline_at=ctx.now, state=State.OK.value, level=0, next_action_at=None,
+            grace_s=0, level2_after_s=0, answered_at=ctx.now, note=note,
+            created_at=ctx.now,
         )  # fmt: skip
-        ctx.user.last_ok_at = ctx.now
-        if not closed:
-            await checkin_store.create_checkin(
-                ctx.session, user_id=ctx.user.id, kind=Kind.MANUAL.value, due_at=ctx.now,
-                deadline_at=ctx.now, state=State.OK.value, level=0, next_action_at=None,
-                grace_s=0, level2_after_s=0, answered_at=ctx.now, note=note,
-                created_at=ctx.now,
-            )  # fmt: skip
-        await wellbeing.after_ok(ctx, score, duress=duress)
-    if duress:
-        await engine.emergency(
-            ctx.session, ctx.rt.settings, ctx.user.id, Kind.DURESS, None, ctx.now
-        )
+    await wellbeing.after_ok(ctx, score, duress=duress)
 
 
 #: The commands this module answers.

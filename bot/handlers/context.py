@@ -6,7 +6,8 @@ if the handler's changes commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +34,17 @@ class Ctx:
     new_user: bool = False
     #: carrying out a command kept while the sender's alert was open (`bot.core.seized`)
     deferred: bool = False
+    #: Work queued after every reply to this message (see `after_reply`).
+    afterwards: list[Callable[[Ctx], Awaitable[None]]] = field(default_factory=list)
+
+    def after_reply(self, work: Callable[[Ctx], Awaitable[None]]) -> None:
+        """Run `work` once this message's replies are queued, even if it was refused.
+
+        The router runs it in the same transaction, after the handler (and after a
+        refusal's rollback): a duress alert goes in after the reply the phone shows,
+        and is raised whatever that reply is.
+        """
+        self.afterwards.append(work)
 
     @property
     def lang(self) -> str:

@@ -43,8 +43,10 @@ class Route:
     private_only: bool = True
 
 
-#: Plain text that is not a command goes here (the duress hook lives behind it).
-TextHandler = Callable[[Ctx, str], Awaitable[bool]]
+#: What may be a check-in answer goes here first (`checkins.on_answer`): True if handled.
+AnswerHandler = Callable[[Ctx, str], Awaitable[bool]]
+#: Commands whose text is read as an answer (plain `help` too, not `/help`).
+ANSWERS = frozenset({"ok", "sos"})
 
 
 #: Commands whose names alone would tell a reader of the logs who set or used a safety
@@ -64,12 +66,14 @@ class Router:
         rt: Runtime,
         routes: dict[str, Route],
         on_first_contact: Callable[[Ctx], Awaitable[None]],
-        on_text: TextHandler | None = None,
+        on_answer: AnswerHandler | None = None,
+        is_sos: Callable[[str], bool] | None = None,
     ) -> None:
         self._rt = rt
         self._routes = routes
         self._first_contact = on_first_contact
-        self._on_text = on_text
+        self._on_answer = on_answer
+        self._is_sos = is_sos
         self._flood = FloodGuard()
 
     async def handle(self, incoming: Incoming) -> None:
@@ -107,6 +111,8 @@ class Router:
             if first_private:
                 await self._first_contact(ctx)
             await self._dispatch(ctx)
+            for work in ctx.afterwards:  # after every reply, refused or not
+                await work(ctx)
         self._rt.on_queued()
 
     async def _dispatch(self, ctx: Ctx) -> None:
@@ -118,9 +124,11 @@ class Router:
             return
         try:
             text = await self._numbered(ctx, text)
-            command = commands.parse(text)
+            command = commands.parse(text, is_sos=self._is_sos)
         except UserError as error:
             await self._refuse(ctx, error)
+            return
+        if await self._answer(ctx, text, command):
             return
         if command is None:
             await self._plain_text(ctx, text)
@@ -148,9 +156,27 @@ class Router:
             return  # ordinary chatter in a group is none of our business
         if ctx.incoming.edited or ctx.incoming.forwarded:
             return
-        if self._on_text is not None and await self._on_text(ctx, text):
-            return
         await ctx.reply("error.not_a_command")
+
+    async def _answer(self, ctx: Ctx, text: str, command: Command | None) -> bool:
+        """Read a private message as a check-in answer (the one grammar); True if it was."""
+        incoming = ctx.incoming
+        if self._on_answer is None or not incoming.is_private:
+            return False
+        if incoming.edited or incoming.forwarded:
+            return False  # an old or someone else's answer never counts
+        if command is not None and command.name not in ANSWERS:
+            if command.name != "help" or command.slash:
+                return False
+        handled = True  # a refusal (UserError) is an answer, answered
+
+        async def read(ctx: Ctx) -> None:
+            nonlocal handled
+            assert self._on_answer is not None
+            handled = await self._on_answer(ctx, text)
+
+        await self._guarded(ctx, "ok", read)
+        return handled
 
     async def _run(self, ctx: Ctx, command: Command) -> None:
         route = self._routes.get(command.name)
@@ -160,16 +186,24 @@ class Router:
         if route.private_only and not ctx.incoming.is_private:
             await ctx.reply("error.private_only")
             return
+
+        async def run(ctx: Ctx) -> None:
+            guarded, deferred = command, False
+            if commands.lowers_protection(command) and not ctx.deferred:
+                guarded = await secrets.guard(ctx, command)  # the one PIN gate
+                # while the sender's own alert is open: told to its recipients, and
+                # kept until its messages are out (`bot.core.seized`)
+                deferred = await seized.gate(ctx, guarded)
+            if not deferred:
+                await route.handler(ctx, guarded)
+
+        await self._guarded(ctx, command.name, run)
+
+    async def _guarded(self, ctx: Ctx, name: str, work: Callable[[Ctx], Awaitable[None]]) -> None:
+        """Run `work` in a savepoint: rolled back and answered on `UserError`."""
         try:
             async with ctx.session.begin_nested():
-                deferred = False
-                if commands.lowers_protection(command) and not ctx.deferred:
-                    command = await secrets.guard(ctx, command)  # the one PIN gate
-                    # while the sender's own alert is open: told to its recipients, and
-                    # kept until its messages are out (`bot.core.seized`)
-                    deferred = await seized.gate(ctx, command)
-                if not deferred:
-                    await route.handler(ctx, command)
+                await work(ctx)
         except UserError as error:
             if error.after_rollback is not None:
                 await error.after_rollback(ctx)
@@ -178,9 +212,9 @@ class Router:
             # A bug in one handler: its changes are rolled back, the person gets a
             # short answer, and the update counts as handled (no endless redelivery).
             # A broken database raises again below and the platform redelivers.
-            log.exception("handler failed", extra={"action": f"command.{command.name}.failed"})
+            log.exception("handler failed", extra={"action": f"{_action(name)}.failed"})
             await ctx.reply("error.generic")
-        log.info("command", extra={"action": _action(command.name), "user_id": ctx.user.id})
+        log.info("command", extra={"action": _action(name), "user_id": ctx.user.id})
 
     async def run_deferred(self, now: datetime | None = None) -> int:
         """Carry out commands kept while their sender's alert was open, once it allows.

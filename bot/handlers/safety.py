@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import engine
+from bot.core import answers
 from bot.core.commands import ALIASES, COMMANDS, Command
 from bot.core.durations import check_bounds, format_duration, parse_duration
 from bot.core.errors import UserError
@@ -16,6 +17,7 @@ from bot.core.escalation import who_is_told
 from bot.core.lifecycle import PAUSE_CANCELS, PAUSE_CANCELS_STATES, Kind
 from bot.core.model import Outgoing
 from bot.core.text import clean_note
+from bot.handlers import checkins
 from bot.handlers.checkins import local_time
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
@@ -32,11 +34,8 @@ PAUSE_MAX = timedelta(days=30)
 
 
 async def sos(ctx: Ctx, cmd: Command) -> None:
-    """Alert everyone now, paused or not."""
-    outcome = await engine.emergency(
-        ctx.session, ctx.rt.settings, ctx.user.id, Kind.SOS, clean_note(cmd.args) or None, ctx.now
-    )
-    await ctx.reply(outcome.reply or "sos.sent", **outcome.params)
+    """`/sos …` where the answer hook does not run: the same grammar reads it."""
+    await checkins.on_answer(ctx, f"sos {cmd.args}")
 
 
 # -- /pause, /resume ---------------------------------------------------------------
@@ -84,7 +83,7 @@ async def duress(ctx: Ctx, cmd: Command) -> None:
     are answered the same way rather than raised, so they are hidden too.
     """
     words = cmd.words
-    word = words[0] if len(words) == 1 else ""
+    word = answers.word_key(words[0]) if len(words) == 1 else ""  # as answers compare it
     folded = word.casefold()
     if not word:
         await _reply_hidden(ctx, "duress.usage")
@@ -96,6 +95,7 @@ async def duress(ctx: Ctx, cmd: Command) -> None:
         or any(ch.isdigit() for ch in word)
         or folded in COMMANDS
         or folded in ALIASES
+        or folded in checkins.vocab().single_words  # "ok", "safe", "sos", "help"…
     ):
         await _reply_hidden(ctx, "duress.bad_word")
     else:

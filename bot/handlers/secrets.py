@@ -1,19 +1,21 @@
 """The duress word and the safe PIN: how an answer typed on the phone is checked.
 
-The duress word and the safe PIN guard every check-in answer (`check_answer`):
-- an answer carrying the duress word (`ok WORD`, or the word typed alone) is
-  answered exactly as a normal OK, and silently raises a duress alert to levels 1
-  and 2. Whoever holds the phone sees nothing different, then or later;
+The duress word and the safe PIN guard every check-in answer (`checkins.on_answer`):
+- an answer carrying the duress word anywhere (`ok WORD`, `ok 4 WORD`, the word
+  alone) silently raises a duress alert to levels 1 and 2, and is answered
+  exactly as the same message without the word (`checkins.on_answer`, read by
+  `bot.core.answers`): whoever holds the phone sees nothing different, then or later;
 - once a PIN is set, an OK without it (or with a wrong one) is not a check-in: the
-  clock keeps running. Changing or removing the PIN, and pausing, need it too, so
-  a phone taken from the defender cannot switch the protection off;
+  clock keeps running. Every command that lowers protection needs it too
+  (`guard`, over `commands.LOWERS_PROTECTION`), so a phone taken from the
+  defender cannot switch the protection off;
 - guessing is throttled: after 5 wrong PINs in 10 minutes no PIN is accepted for
   the rest of that window, so 4 digits cannot be tried one after another. The
   clock keeps running meanwhile: a defender locked out by mistyping is alerted
   for, never silently dropped.
 
 Both secrets are stored only as salted scrypt hashes (`crypto.hash_secret`), and
-no reply ever repeats them. `checkins` (answers) and `safety` (/pin, /pause) both
+no reply ever repeats them. `checkins` (answers) and the router's PIN gate both
 build on this module, which imports neither.
 """
 
@@ -98,31 +100,3 @@ async def guard(ctx: Ctx, cmd: Command) -> Command:
     bare, pin = split_pin(cmd)
     await require_pin(ctx, pin or "", "pin.guard", command=cmd.name)
     return bare
-
-
-def _split(args: str) -> tuple[str, str]:
-    words = args.split()
-    first = words[0] if words else ""
-    return first, args.strip()[len(first) :]
-
-
-async def check_answer(ctx: Ctx, args: str) -> tuple[str, bool, bool]:
-    """Look at the start of an OK for the duress word and the PIN.
-
-    `ok WORD`, and `ok PIN WORD` (the PIN out of habit), are duress answers.
-    Returns the rest of the answer (score and note, secrets removed), whether it
-    was given under duress, and whether it may count as a check-in (no PIN set,
-    the right PIN, or the duress word, which must always look like it worked).
-    """
-    first, rest = _split(args)
-    if await is_duress_word(ctx, first):
-        return rest, True, True
-    if not ctx.user.pin_hash:
-        return args, False, True
-    if pin_digits(first) is None:
-        return args, False, False  # no PIN given: a score may still follow an answer
-    await require_pin(ctx, first, "pin.needed")
-    second, after = _split(rest)
-    if await is_duress_word(ctx, second):
-        return after, True, True
-    return rest, False, True

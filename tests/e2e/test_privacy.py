@@ -420,7 +420,7 @@ async def test_rotate_key_then_restart_with_the_new_key(
         assert any(c["note"] == "slept badly after the raid" for c in doc["check_ins"])
         assert any(c["message"] == "taken at checkpoint seven" for c in doc["check_ins"])
         assert await say_as(h, ZAINAB, "ok") == [
-            "That did not check you in: add your PIN, e.g. ok 1234"
+            "That did not check you in: send your PIN now, or ok with your PIN, e.g. ok 1234"
         ]
         assert (await say_as(h, ZAINAB, "ok 90817263"))[0].startswith("Thank you")
         assert has(await say_as(h, ZAINAB, "tangerine"), "Thank you")  # duress still known

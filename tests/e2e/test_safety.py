@@ -26,7 +26,7 @@ from tests.support.clock import FakeClock
 from tests.support.harness import Harness, has
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
-PIN_NEEDED = "That did not check you in: add your PIN, e.g. ok 1234"
+PIN_NEEDED = "That did not check you in: send your PIN now, or ok with your PIN, e.g. ok 1234"
 THANKS = "Thank you, you are checked in. How are you feeling? (optional)"
 THANKS_SCORED = (
     "Thank you, you are checked in. How are things? (optional)\n\n1. Safe\n2. Unsure\n"
@@ -174,8 +174,12 @@ def mydata(out: Outgoing) -> dict[str, Any]:
         ("ok", "Tangerine", False),
         ("safe", "safe tangerine", False),
         ("ok 3 tired", "ok tangerine 3 tired", False),
-        ("ok 4821", "ok tangerine", True),
-        ("ok 4821", "tangerine", True),
+        ("ok 3 tired,", "ok 3 tired, tangerine!", False),  # anywhere, any punctuation
+        ("ok 4", "ok 4 tangerine", False),  # the score first (issue 10)
+        ("👍", "👍 TANGERINE", False),
+        ("ok 4821", "ok 4821 tangerine", True),
+        ("ok 4821", "tangerine 4821", True),  # any order
+        ("ok 4821", "ok tangerine 4821", True),
         ("ok 4821 2", "ok 4821 tangerine 2", True),
     ],
 )

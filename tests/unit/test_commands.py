@@ -102,11 +102,16 @@ def test_a_known_command_always_parses_to_itself(name: str, rest: str, slash: bo
 
 def test_a_long_sos_is_never_refused_up_to_the_platform_limit() -> None:
     from bot.core.commands import MAX_SOS_TEXT
+    from bot.handlers.checkins import is_sos  # the answer grammar's, with every catalog
 
     for head in ("/sos ", "sos ", "SOS "):
         long = head + "they took my phone at the border " * 100
         assert MAX_TEXT < len(long) <= MAX_SOS_TEXT
-        found = parse(long)
+        found = parse(long, is_sos=is_sos)
         assert found is not None and found.name == "sos"
+        with pytest.raises(UserError):
+            parse(long)  # without the grammar, only the length counts
+    for head in ("SOS!! ", "they took me, sos. "):  # not commands: the answer grammar's
+        assert parse(head + "they took my phone at the border " * 100, is_sos=is_sos) is None
     with pytest.raises(UserError):
-        parse("/sos " + "x" * MAX_SOS_TEXT)  # beyond anything a platform sends
+        parse("/sos " + "x" * MAX_SOS_TEXT, is_sos=is_sos)  # beyond anything a platform sends
