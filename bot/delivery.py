@@ -233,6 +233,8 @@ class Delivery:
                     lease=self._lease,
                     platforms=self.platforms,
                 )
+                # Sent in claim order: a reply to an answer before the alerts it raised.
+                rows = sorted(rows, key=lambda r: (r.priority, r.id))
                 silent = [k.value for k in escalation.SILENT_KINDS]
                 self._guards.update(await checkin_store.silent_chat_guards(session, rows, silent))
         except Exception:

@@ -121,11 +121,11 @@ class Word:
 
 
 def word_key(text: str) -> str:
-    """How a word is compared: NFKC, casefolded, digits as ASCII, no punctuation.
+    """How a word is compared: NFKC, casefolded, any digits as ASCII, no punctuation.
 
     Punctuation and symbols are dropped: `OK!` → `ok`, `I'm` → `im`, `s.o.s` → `sos`.
     """
-    normal = ascii_digits(unicodedata.normalize("NFKC", text)).casefold()
+    normal = ascii_digits(unicodedata.normalize("NFKC", text), every_script=True).casefold()
     return "".join(
         ch for ch in normal if ch not in _IGNORED and unicodedata.category(ch)[0] not in "PSZC"
     )

@@ -84,6 +84,9 @@ class MessageKind(enum.StrEnum):
     """What an outgoing message is; decides its delivery priority."""
 
     ALERT = "alert"  # escalations, SOS, duress, acknowledgements, all-clears
+    #: the reply to a check-in answer or an SOS: goes before alerts, so how long it
+    #: takes never depends on the alerts the same message raised (a duress answer)
+    ANSWER = "answer"
     REPLY = "reply"  # answers to something the person just typed
     REMINDER = "reminder"
     PROMPT = "prompt"
@@ -92,6 +95,7 @@ class MessageKind(enum.StrEnum):
 
 #: Lower sorts first. Alerts must never wait behind a burst of routine prompts.
 PRIORITY: dict[MessageKind, int] = {
+    MessageKind.ANSWER: -1,
     MessageKind.ALERT: 0,
     MessageKind.REPLY: 1,
     MessageKind.REMINDER: 2,

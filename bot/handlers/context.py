@@ -34,6 +34,8 @@ class Ctx:
     new_user: bool = False
     #: carrying out a command kept while the sender's alert was open (`bot.core.seized`)
     deferred: bool = False
+    #: The kind of every reply to this message (`MessageKind.ANSWER` for an answer).
+    reply_kind: MessageKind = MessageKind.REPLY
     #: Work queued after every reply to this message (see `after_reply`).
     afterwards: list[Callable[[Ctx], Awaitable[None]]] = field(default_factory=list)
 
@@ -71,7 +73,7 @@ class Ctx:
         /,
         *,
         choices: tuple[tuple[Choice, ...], ...] = (),
-        kind: MessageKind = MessageKind.REPLY,
+        kind: MessageKind | None = None,
         **params: Any,
     ) -> None:
         """Answer in the chat the message came from."""
@@ -82,12 +84,13 @@ class Ctx:
         text: str,
         *,
         choices: tuple[tuple[Choice, ...], ...] = (),
-        kind: MessageKind = MessageKind.REPLY,
+        kind: MessageKind | None = None,
     ) -> None:
         """Answer with text already rendered (several catalog lines joined)."""
         out = Outgoing(
-            self.incoming.chat, text, choices, kind=kind, answer_ref=self.incoming.answer_ref
-        )
+            self.incoming.chat, text, choices, kind=kind or self.reply_kind,
+            answer_ref=self.incoming.answer_ref,
+        )  # fmt: skip
         await outbox.enqueue(self.session, out, now=self.now, user_id=self.user.id)
 
     async def tell(

@@ -19,7 +19,7 @@ from bot.core import seized as core_seized
 from bot.core.commands import Command
 from bot.core.errors import UserError
 from bot.core.flood import FloodGuard, Verdict
-from bot.core.model import Address, Incoming, Outgoing, Sender
+from bot.core.model import Address, Incoming, MessageKind, Outgoing, Sender
 from bot.core.text import is_ascii_number
 from bot.handlers import secrets, seized
 from bot.handlers.context import Ctx
@@ -169,6 +169,7 @@ class Router:
             if command.name != "help" or command.slash:
                 return False
         handled = True  # a refusal (UserError) is an answer, answered
+        ctx.reply_kind = MessageKind.ANSWER  # before any alert it raises (duress, SOS)
 
         async def read(ctx: Ctx) -> None:
             nonlocal handled

@@ -289,7 +289,7 @@ class Health:
             found = await ops_store.backlog(session, now, ack_timeout)
         self.due.labels(what="schedules").set(found.schedules_due)
         self.due.labels(what="checkins").set(found.checkins_due)
-        for kind in ("alert", "reply", "reminder", "info", "prompt"):
+        for kind in ("answer", "alert", "reply", "reminder", "info", "prompt"):
             self.outbox.labels(kind=kind).set(found.outbox.get(kind, 0))
         oldest = found.oldest_alert_at
         self.oldest_alert.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0)

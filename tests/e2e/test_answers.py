@@ -16,7 +16,7 @@ from tests.support.harness import Harness, has
 
 THANKS = "Thank you, you are checked in. How are you feeling? (optional)"
 SENT = (
-    "Your alert is being sent to 1 people. I will tell you when it has reached them. "
+    "Your alert is being sent to 1 person. I will tell you when it has reached them. "
     "Stay as safe as you can."
 )
 REACHED = "Your SOS reached 1 of 1 people. They have been asked to check on you."

@@ -216,7 +216,10 @@ def test_a_negated_ok_never_checks_in(phrase: str, negation: str, punct: str) ->
     assert r(f"{negation} {phrase}{punct}").kind is not Kind.OK
 
 
-def test_digits_of_every_script_are_one_function() -> None:
-    assert ascii_digits("٤٨٢١ ๔๘๒๑ ४८२१ ៤៨២១ ໔໘໒໑ ၄၈၂၁") == "4821 4821 4821 4821 4821 4821"
-    assert ascii_digits("²①") == "²①"  # not decimal digits: never a PIN or a score
+def test_answers_read_digits_of_every_script_through_the_one_function() -> None:
+    typed = "٤٨٢١ ๔๘๒๑ ४८२१ ៤៨២១ ໔໘໒໑ ၄၈၂၁"
+    assert ascii_digits(typed, every_script=True) == "4821 4821 4821 4821 4821 4821"
+    assert [w.key for w in words(typed)] == ["4821"] * 6
+    assert ascii_digits("²①", every_script=True) == "²①"  # never a PIN or a score
+    assert r("ok ๔").score == 4 and r("ok ٤").score == 4
     assert [w.key for w in words("OK👍 I'm")] == ["ok", "👍", "im"]
