@@ -22,7 +22,6 @@ from bot.core.schedules import dst_notices, format_schedule, next_due, parse_sch
 from bot.core.text import clean_note, is_ascii_number
 from bot.core.times import format_hhmm
 from bot.handlers import (
-    account,
     secrets,
     wellbeing,  # the well-being questions after an OK
 )
@@ -166,10 +165,11 @@ async def duress_in(ctx: Ctx, text: str) -> set[str]:
     return set()
 
 
-async def on_answer(ctx: Ctx, text: str) -> bool:
+async def on_answer(ctx: Ctx, text: str) -> str | None:
     """The Router's hook for what may be an answer: read it with the one grammar.
 
-    Returns True when `text` was an answer and was handled. The duress word
+    Returns None when `text` was an answer and was handled, else the text the router
+    goes on with: `text` itself, or `/help` for "help" alone. The duress word
     anywhere raises the silent alert, after every reply is queued; the reply is
     the one the same message without the word gets (a PIN refusal stays one).
 
@@ -183,11 +183,12 @@ async def on_answer(ctx: Ctx, text: str) -> bool:
         ctx.after_reply(_duress_alert)  # even if the answer is refused and rolled back
     match read.kind:
         case answers.Kind.NONE:
-            return False
+            return text
         case answers.Kind.SOS:
             await _sos(ctx, read.note)
         case answers.Kind.HELP:
-            await _help(ctx)
+            if not await _help(ctx):
+                return "/help"
         case answers.Kind.NOT_COUNTED:
             raise UserError(read.refusal or "answer.not_counted")
         case answers.Kind.OK:
@@ -197,20 +198,21 @@ async def on_answer(ctx: Ctx, text: str) -> bool:
                 counts = True
             await respond_ok(ctx, read.score, clean_note(read.note) or None, duress=read.duress,
                              counts=counts)  # fmt: skip
-    return True
+    return None
 
 
-async def _help(ctx: Ctx) -> None:
-    """`help` alone: while a check-in waits, "do you need help?"; else the command list.
+async def _help(ctx: Ctx) -> bool:
+    """`help` alone: while a check-in waits, "do you need help?" (True); else False.
 
-    The question has an SOS button and alerts nobody by itself (`bot.core.answers`).
+    The question has an SOS button and alerts nobody by itself (`bot.core.answers`);
+    with nothing waiting, "help" is the command list, as /help.
     """
     waiting = await checkin_store.open_checkins(ctx.session, ctx.user.id)
-    if any(c.kind in VISIBLE_OPEN for c in waiting):  # a duress alert never changes this
-        button = Choice(ctx.t("answer.help_button"), "/sos")
-        await ctx.reply("answer.help_question", choices=((button,),))
-        return
-    await account.help_(ctx, Command("help", "", slash=False))
+    if not any(c.kind in VISIBLE_OPEN for c in waiting):  # a duress alert never counts
+        return False
+    button = Choice(ctx.t("answer.help_button"), "/sos")
+    await ctx.reply("answer.help_question", choices=((button,),))
+    return True
 
 
 async def _sos(ctx: Ctx, message: str) -> None:
@@ -227,7 +229,7 @@ async def _duress_alert(ctx: Ctx) -> None:
 
 async def ok(ctx: Ctx, cmd: Command) -> None:
     """`/ok …` where the answer hook does not run (it reads every private answer)."""
-    if not await on_answer(ctx, f"ok {cmd.args}"):
+    if await on_answer(ctx, f"ok {cmd.args}") is not None:
         raise UserError("answer.not_counted")
 
 

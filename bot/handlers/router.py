@@ -43,8 +43,9 @@ class Route:
     private_only: bool = True
 
 
-#: What may be a check-in answer goes here first (`checkins.on_answer`): True if handled.
-AnswerHandler = Callable[[Ctx, str], Awaitable[bool]]
+#: What may be a check-in answer goes here first (`checkins.on_answer`): None if it
+#: was handled, else the text to go on with (the same, or `/help` for "help").
+AnswerHandler = Callable[[Ctx, str], Awaitable[str | None]]
 #: Commands whose text is read as an answer (plain `help` too, not `/help`).
 ANSWERS = frozenset({"ok", "sos"})
 
@@ -124,12 +125,16 @@ class Router:
             return
         try:
             text = await self._numbered(ctx, text)
+            text = secrets.take_pending(ctx, text) or text  # the PIN a command waited for
             command = commands.parse(text, is_sos=self._is_sos)
         except UserError as error:
             await self._refuse(ctx, error)
             return
-        if await self._answer(ctx, text, command):
+        rest = await self._answer(ctx, text, command)
+        if rest is None:
             return
+        if rest != text:
+            text, command = rest, commands.parse(rest)
         if command is None:
             await self._plain_text(ctx, text)
             return
@@ -158,26 +163,29 @@ class Router:
             return
         await ctx.reply("error.not_a_command")
 
-    async def _answer(self, ctx: Ctx, text: str, command: Command | None) -> bool:
-        """Read a private message as a check-in answer (the one grammar); True if it was."""
+    async def _answer(self, ctx: Ctx, text: str, command: Command | None) -> str | None:
+        """Read a private message as a check-in answer (the one grammar).
+
+        Returns None if it was one (and was answered), else the text to go on with.
+        """
         incoming = ctx.incoming
         if self._on_answer is None or not incoming.is_private:
-            return False
+            return text
         if incoming.edited or incoming.forwarded:
-            return False  # an old or someone else's answer never counts
+            return text  # an old or someone else's answer never counts
         if command is not None and command.name not in ANSWERS:
             if command.name != "help" or command.slash:
-                return False
-        handled = True  # a refusal (UserError) is an answer, answered
+                return text
+        rest: str | None = None  # a refusal (UserError) is an answer, answered
         ctx.reply_kind = MessageKind.ANSWER  # before any alert it raises (duress, SOS)
 
         async def read(ctx: Ctx) -> None:
-            nonlocal handled
+            nonlocal rest
             assert self._on_answer is not None
-            handled = await self._on_answer(ctx, text)
+            rest = await self._on_answer(ctx, text)
 
         await self._guarded(ctx, "ok", read)
-        return handled
+        return rest
 
     async def _run(self, ctx: Ctx, command: Command) -> None:
         route = self._routes.get(command.name)

@@ -30,6 +30,10 @@ from bot.store import contacts as contact_store
 from bot.store import crypto
 
 WORD_MIN, WORD_MAX = 4, 40
+#: A command waits this long (and one message) for the PIN asked for.
+PENDING_TTL = timedelta(minutes=5)
+#: Lowering commands whose words are themselves secret: never kept waiting.
+CARRIES_SECRET = frozenset({"pin", "duress"})
 PIN_WINDOW = timedelta(minutes=10)
 PIN_TRIES = 5
 
@@ -98,5 +102,41 @@ async def guard(ctx: Ctx, cmd: Command) -> Command:
     if not ctx.incoming.is_private:
         raise UserError("pin.private", command=cmd.name)
     bare, pin = split_pin(cmd)
+    if pin is None and cmd.name not in CARRIES_SECRET:
+        # Asked for as the next message (a pressed button cannot add it); kept sealed.
+        raise KeepPending(f"/{cmd.name} {cmd.args}".strip(), command=cmd.name)
     await require_pin(ctx, pin or "", "pin.guard", command=cmd.name)
     return bare
+
+
+class KeepPending(UserError):
+    """Refused with `pin.send_now`: `pending` waits for the PIN (kept after the rollback)."""
+
+    def __init__(self, pending: str, **params: object) -> None:
+        super().__init__("pin.send_now", **params)
+
+        async def keep(ctx: Ctx) -> None:
+            ctx.user.pin_pending = pending
+            ctx.user.pin_pending_at = ctx.now
+
+        self.after_rollback = keep
+
+
+def take_pending(ctx: Ctx, text: str) -> str | None:
+    """The command waiting for the PIN, if `text` (the very next message) is a PIN.
+
+    Whatever the message, the waiting command is forgotten: it waits one message,
+    for `PENDING_TTL` at most. Returns the command with the PIN as its last word,
+    which then passes the gate like any other (checked and throttled there).
+    """
+    waiting, since = ctx.user.pin_pending, ctx.user.pin_pending_at
+    if waiting is None and since is None:
+        return None
+    ctx.user.pin_pending = None
+    ctx.user.pin_pending_at = None
+    typed = text.strip()
+    if waiting is None or since is None or ctx.now - since > PENDING_TTL:
+        return None
+    if pin_shaped(typed) is None:
+        return None
+    return f"{waiting} {typed}"

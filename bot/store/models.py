@@ -75,6 +75,10 @@ class User(Base):
     privacy_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: when this person's data was last exported (`/mydata`: once an hour)
     mydata_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: a command that needs the PIN, waiting for it as the next message (a pressed
+    #: button); sealed, and never a command that carries a secret (/pin, /duress)
+    pin_pending: Mapped[str | None] = mapped_column(SecretText)
+    pin_pending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Identity(Base):

@@ -16,12 +16,21 @@ import pytest
 
 from bot.core.commands import LOWERS_PROTECTION, Command, lowers_protection
 from bot.handlers import ROUTES
+from bot.handlers.secrets import CARRIES_SECRET
 from tests.e2e.test_safety import link
 from tests.support.clock import FakeClock
 from tests.support.harness import Harness, has
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 PIN = "4821"
+
+
+SEND_NOW = "That was not done yet: it needs your PIN. Send your PIN now, as your next message."
+
+
+def asks_pin(name: str) -> str:
+    """Without the PIN: asked for next, except where the command's own words are secret."""
+    return needs_pin(name) if name in CARRIES_SECRET else SEND_NOW
 
 
 def needs_pin(name: str) -> str:
@@ -112,7 +121,7 @@ async def test_with_a_pin_a_lowering_command_needs_it(sqlite_url: str, name: str
         await setup(h)
         await h.say("alice", f"/pin {PIN}")
         h.clear()
-        assert await h.say("alice", command) == [needs_pin(name)]
+        assert await h.say("alice", command) == [asks_pin(name)]
         assert await h.say("alice", f"{command} 1111") == [needs_pin(name)]  # a wrong PIN
         assert not h.new_for("bob") and not h.new_for("olga")  # nothing happened to them
         reply = await h.say("alice", f"{command} {PIN}")
@@ -138,3 +147,50 @@ def test_only_cancel_and_confirm_narrow_timer_and_forgetme() -> None:
     assert lowers_protection(Command("forgetme", "CONFIRM", True))
     assert not lowers_protection(Command("forgetme", "", True))
     assert not lowers_protection(Command("ok", "", False))
+
+
+# -- buttons: the PIN as the next message ------------------------------------------------
+
+
+async def test_a_pressed_button_that_needs_the_pin_waits_for_it(sqlite_url: str) -> None:
+    """The /forgetme confirm button cannot carry the PIN: it is asked for next."""
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await link(h, "alice", "bob")
+        await h.say("alice", f"/pin {PIN}")
+        assert has(await h.say("alice", "/forgetme"), "1. Yes, erase everything")
+        assert await h.say("alice", "1") == [SEND_NOW]  # the button
+        assert has(await h.say("alice", PIN), "Done: everything Holdfast stored")
+        assert has(h.new_for("bob"), "One of your trusted-contact links has ended.")
+
+
+async def test_the_waiting_command_needs_the_right_pin_and_waits_one_message(
+    sqlite_url: str,
+) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await link(h, "alice", "bob")
+        await h.say("alice", f"/pin {PIN}")
+        h.clear()
+        assert await h.say("alice", "/contact_remove 1") == [SEND_NOW]
+        assert await h.say("alice", "1111") == [needs_pin("contact_remove")]  # wrong: counted
+        assert await h.say("alice", PIN) != []  # no longer waiting: the PIN alone is an OK
+        assert await h.say("alice", "/contact_remove 1") == [SEND_NOW]
+        await h.say("alice", "/status")  # another message: the command is dropped
+        reply = await h.say("alice", PIN)
+        assert not has(reply, "The link with") and h.new_for("bob") == []
+        assert await h.say("alice", "/contact_remove 1") == [SEND_NOW]
+        h.clock.advance(timedelta(minutes=6))  # too late
+        assert not has(await h.say("alice", PIN), "The link with")
+        assert await h.say("alice", "/contact_remove 1") == [SEND_NOW]
+        assert has(await h.say("alice", PIN), "The link with Bob has ended.")
+        assert has(h.new_for("bob"), "ended")
+
+
+async def test_a_contact_with_a_pin_resolves_from_the_alert_button(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await link(h, "bob", "alice")
+        await h.say("alice", f"/pin {PIN}")
+        await h.say("bob", "/sos")
+        shown = h.new_for("alice")
+        assert has(shown, "2. Resolved: they are safe"), shown
+        assert await h.say("alice", "2") == [SEND_NOW]
+        assert has(await h.say("alice", PIN), "The alert for Bob is closed")

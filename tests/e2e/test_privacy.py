@@ -423,7 +423,7 @@ async def test_rotate_key_then_restart_with_the_new_key(
             "That did not check you in: send your PIN now, or ok with your PIN, e.g. ok 1234"
         ]
         assert (await say_as(h, ZAINAB, "ok 90817263"))[0].startswith("Thank you")
-        assert has(await say_as(h, ZAINAB, "tangerine"), "Thank you")  # duress still known
+        assert has(await say_as(h, ZAINAB, "tangerine 90817263"), "Thank you")  # duress known
         assert has(h.new_for(FARHAD[0]), "SOS (silent): Zainab Qasemi")
 
 

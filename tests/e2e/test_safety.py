@@ -419,9 +419,9 @@ async def test_with_a_pin_a_pause_needs_it(sqlite_url: str) -> None:
     async with Harness(sqlite_url, FakeClock(T0)) as h:
         await h.say("alice", "/pin 4821")
         needs = "That was not done: it needs your PIN. Send /pause again with your PIN as the last"
-        assert has(await h.say("alice", "/pause 2h"), needs)
+        assert has(await h.say("alice", "/pause 2h"), "Send your PIN now, as your next message")
         assert has(await h.say("alice", "/pause 2h away 1111"), needs)
-        assert has(await h.say("alice", "/pause 2h 4821 away"), needs)  # the PIN goes last
+        assert has(await h.say("alice", "/pause 2h 4821 away"), "Send your PIN now")  # goes last
         assert not has(await h.say("alice", "/status"), "Paused")
         assert has(await h.say("alice", "/pause 2h away 4821"), "Check-ins paused for 2h")
         async with transaction(h.app.rt.sessions) as session:
