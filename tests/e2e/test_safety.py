@@ -158,6 +158,12 @@ KEPT = {
     "ok tangerine": [[4], []],
     "tangerine": [[4], []],
     "ok 4821 tangerine 2": [[2], []],
+    "ok 3 tired, tangerine!": [[4], [4]],
+    "ok 4 tangerine": [[4], [4]],  # the typed 4 is not kept; the tap after it is a new OK
+    "👍 TANGERINE": [[4], []],
+    "ok 4821 tangerine": [[4], []],
+    "tangerine 4821": [[4], []],
+    "ok tangerine 4821": [[4], []],
 }
 
 
