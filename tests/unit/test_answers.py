@@ -144,6 +144,7 @@ def test_the_pin_is_never_part_of_the_note() -> None:
 PUNCT = st.sampled_from(["", "!", "!!", ".", "?", ",", "...", "!?", " !", ")"])
 EMOJI_OK = ["👍", "✅", "👍🏻", "👌"]
 OK_PHRASES = sorted(" ".join(p) for p in VOCAB.ok if p[0] not in {"👍", "✅", "👌", "☑"})
+SOS_PHRASES = sorted(" ".join(p) for p in VOCAB.sos)  # every language present
 OTHER = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 
 
@@ -192,7 +193,7 @@ def test_the_duress_word_as_a_word_never_yields_a_plain_check_in(text: str) -> N
 def sos_like(draw: st.DrawFn) -> str:
     """ "sos" in any case and punctuation, anywhere among any words."""
     others = draw(st.lists(OTHER, max_size=6))
-    word = draw(st.sampled_from(["sos", "s.o.s", "s-o-s", "🆘", "help me"]))
+    word = draw(st.sampled_from(["sos", "s.o.s", "s-o-s", "🆘", *SOS_PHRASES]))
     word = draw(PUNCT).strip() + draw(cased(word)) + draw(PUNCT)
     at = draw(st.integers(min_value=0, max_value=len(others)))
     return " ".join([*others[:at], word, *others[at:]])
