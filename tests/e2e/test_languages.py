@@ -194,3 +194,14 @@ async def test_a_plain_ok_from_the_same_phone_raises_nothing(tg: TelegramSide) -
     seen, bob = await burmese_answer(tg, "ok")
     assert seen[0] in THANKS_MY
     assert bob == []
+
+
+async def test_ok_in_burmese_checks_in_also_typed_in_zawgyi(tg: TelegramSide) -> None:
+    seen, bob = await burmese_answer(tg, "အိုကေ")  # "OK" in Burmese script
+    assert seen[0] in THANKS_MY and bob == []
+    await until(tg.h, datetime(2026, 6, 2, 9, 0, tzinfo=UTC))  # the next day's check-in
+    tg.clear()
+    seen = await tg.say(MYA, "ေဘးကင္းပါတယ္")  # "I am safe", as a Zawgyi phone types it
+    assert seen[0] in THANKS_MY
+    await until(tg.h, datetime(2026, 6, 2, 10, 0, tzinfo=UTC))
+    assert tg.new_for(MYA) == [] and tg.new_for(BOB) == []  # no reminder, no alert
