@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot import engine
 from bot.core import answers
 from bot.core.commands import Command
-from bot.core.durations import check_bounds, format_duration, parse_duration
+from bot.core.durations import check_bounds, parse_duration
 from bot.core.errors import UserError
 from bot.core.escalation import who_is_told
 from bot.core.lifecycle import Kind, State
@@ -131,7 +131,7 @@ async def timer(ctx: Ctx, cmd: Command) -> None:
     reach = await engine.reach(ctx.session, ctx.user.id)
     await ctx.reply(
         "timer.replaced" if replaced else "timer.set", at=local_time(due, ctx.zone, ctx.lang),
-        duration=format_duration(duration), grace=format_duration(c.grace),
+        duration=dates.duration(duration, ctx.lang), grace=dates.duration(c.grace, ctx.lang),
         who=ctx.t(who_is_told(reach)),
     )  # fmt: skip
     await warn_if_alone(ctx)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from bot import engine
 from bot.core import answers
 from bot.core.commands import ALIASES, COMMANDS, Command
-from bot.core.durations import check_bounds, format_duration, parse_duration
+from bot.core.durations import check_bounds, parse_duration
 from bot.core.errors import UserError
 from bot.core.escalation import who_is_told
 from bot.core.lifecycle import PAUSE_CANCELS, PAUSE_CANCELS_STATES, Kind
@@ -22,6 +22,7 @@ from bot.handlers.checkins import local_time
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.handlers.secrets import WORD_MAX, WORD_MIN, pin_digits
+from bot.i18n import dates
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import crypto, outbox
@@ -58,7 +59,9 @@ async def pause(ctx: Ctx, cmd: Command) -> None:
         states=[s.value for s in PAUSE_CANCELS_STATES],
     )  # fmt: skip
     await ctx.reply(
-        "pause.set", duration=format_duration(duration), until=local_time(until, ctx.zone, ctx.lang)
+        "pause.set",
+        duration=dates.duration(duration, ctx.lang),
+        until=local_time(until, ctx.zone, ctx.lang),
     )
 
 

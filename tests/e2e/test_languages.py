@@ -124,6 +124,10 @@ async def test_checkins_and_status_show_dates_in_the_readers_language(tg: Telegr
     assert "อังคาร 2 มิ.ย. 09:30 (Asia/Bangkok)" in listed
     status = await tg.say(SOMCHAI, "/status")
     assert has(status, "อังคาร 2 มิ.ย. 09:30 (Asia/Bangkok)")
+    timer = await tg.say(SOMCHAI, "/timer ๒h")
+    assert has(timer, "2 ชั่วโมง") and has(timer, "15 นาที")  # the timer and its grace
+    paused = await tg.say(SOMCHAI, "/pause 90m")
+    assert has(paused, "1 ชั่วโมง 30 นาที")
     await tg.say(ANON, "/checkin daily 09:30")
     assert has(await tg.say(ANON, "/checkins"), "Mon 01 Jun 09:30 (UTC)")  # English as before
 
