@@ -267,3 +267,21 @@ def test_a_count_picks_the_plural_form() -> None:
     assert "2 people." in t("sos.sent", "en", count=2)
     assert tn("sos.sent", 1, "en") == t("sos.sent", "en", count=1)
     assert "{" not in tn("group.checkin_off", 5, "ne", id=3)
+
+
+COMMAND = re.compile(r"(?<![\w/])/[a-z][a-z0-9_]*")
+
+
+@pytest.mark.parametrize("lang", present())
+def test_commands_stay_the_ascii_ones_in_every_translation(lang: str) -> None:
+    """A `/command` in the English is in the translation, untranslated; none is added."""
+    compiled = translations(lang)
+    wrong = []
+    for key, source in english().items():
+        if isinstance(source, tuple):
+            texts = [compiled.npgettext(key, *source, n) for n in (1, 2, 5)]
+        else:
+            texts = [compiled.pgettext(key, source)]
+        commands = set(COMMAND.findall(" ".join(forms(source))))
+        wrong += [key for text in texts if set(COMMAND.findall(text)) != commands]
+    assert not wrong
