@@ -95,6 +95,11 @@ def import_language(source: Path, lang: str) -> int:
             entry.string = strings
             entry.flags.discard("fuzzy")
             entry.previous_id = []
+    for message in list(catalog)[1:]:
+        # Babel's read_po takes a multi-line `#| msgid` (previous text) for translator
+        # comments, and write_po then wraps them: drop such debris.
+        if any(comment.startswith("|") for comment in message.user_comments):
+            message.user_comments = []
     name = Locale.parse(lang).english_name
     catalog.header_comment = HEADER.format(name=name, review=REVIEW)
     catalog.language_team = f"{name} (not yet reviewed by a native speaker)"

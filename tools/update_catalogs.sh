@@ -1,8 +1,9 @@
 #!/bin/sh
 # Bring the gettext catalogs up to date with the English source (bot/i18n/en/*.toml):
 # the template (bot/i18n/messages.pot) is extracted again, and every language's PO gains
-# the new texts as untranslated and the changed ones as fuzzy (with the previous English
-# shown), for a translator to fill in. See docs/translating.md.
+# the new texts as untranslated and the changed ones as fuzzy, for a translator to fill
+# in. (No --previous: Babel reads a multi-line previous msgid back as comments.)
+# See docs/translating.md.
 set -e
 cd "$(dirname "$0")/.."
 PYBABEL=${PYBABEL:-$(command -v .venv/bin/pybabel || command -v pybabel)}
@@ -15,7 +16,7 @@ for po in bot/i18n/*/LC_MESSAGES/holdfast.po; do
     # pybabel update drops header fields it does not know (X-Review-Status): keep them.
     extra=$(grep '^"X-' "$po" || true)
     "$PYBABEL" -q update -i bot/i18n/messages.pot -o "$po" -l "$(echo "$po" | cut -d/ -f3)" \
-        -D holdfast --previous >/dev/null
+        -D holdfast >/dev/null
     if [ -n "$extra" ]; then
         EXTRA="$extra" "$PY" - "$po" <<'PYEOF'
 import os, sys

@@ -285,3 +285,10 @@ def test_commands_stay_the_ascii_ones_in_every_translation(lang: str) -> None:
         commands = set(COMMAND.findall(" ".join(forms(source))))
         wrong += [key for text in texts if set(COMMAND.findall(text)) != commands]
     assert not wrong
+
+
+@pytest.mark.parametrize("lang", present())
+def test_no_previous_text_debris_in_the_catalog(lang: str) -> None:
+    """Babel reads a multi-line `#| msgid` back as comments; none may pile up."""
+    debris = [m.context for m in po(lang) if any(c.startswith("|") for c in m.user_comments)]
+    assert not debris
