@@ -292,3 +292,28 @@ def test_no_previous_text_debris_in_the_catalog(lang: str) -> None:
     """Babel reads a multi-line `#| msgid` back as comments; none may pile up."""
     debris = [m.context for m in po(lang) if any(c.startswith("|") for c in m.user_comments)]
     assert not debris
+
+
+QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|«([^»]+)»")
+
+
+def quoted(text: str) -> list[str]:
+    return [next(g for g in groups if g) for groups in QUOTED.findall(text)]
+
+
+@pytest.mark.parametrize("lang", present())
+def test_a_button_named_in_a_message_is_named_as_its_label_reads(lang: str) -> None:
+    """`tap "I'm on it"`: in every language the quoted name starts the button's label."""
+    buttons = {key: t(key, "en") for key in button_keys()}
+    wrong = []
+    for key, source in english().items():
+        if isinstance(source, tuple):
+            continue
+        for name in quoted(source):
+            named = [b for b, label in buttons.items() if label.startswith(name)]
+            if not named:
+                continue
+            labels = [t(b, lang) for b in named]
+            if not any(label.startswith(q) for q in quoted(t(key, lang)) for label in labels):
+                wrong.append((key, name))
+    assert not wrong
