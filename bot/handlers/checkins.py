@@ -249,6 +249,8 @@ async def respond_ok(
     if score is not None and note is None and await wellbeing.tap_score(ctx, score):
         return
     if not counts:
+        if score is not None:  # a score button: it waits for the PIN too (never a note)
+            raise secrets.KeepPending(f"/ok {score}", key="pin.needed")
         raise UserError("pin.needed")
     closed = await engine.answer(
         ctx.session, ctx.rt.settings, ctx.user.id, ctx.now,

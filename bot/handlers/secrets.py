@@ -110,10 +110,10 @@ async def guard(ctx: Ctx, cmd: Command) -> Command:
 
 
 class KeepPending(UserError):
-    """Refused with `pin.send_now`: `pending` waits for the PIN (kept after the rollback)."""
+    """Refused with `key`: `pending` waits for the PIN (kept after the rollback)."""
 
-    def __init__(self, pending: str, **params: object) -> None:
-        super().__init__("pin.send_now", **params)
+    def __init__(self, pending: str, key: str = "pin.send_now", **params: object) -> None:
+        super().__init__(key, **params)
 
         async def keep(ctx: Ctx) -> None:
             ctx.user.pin_pending = pending

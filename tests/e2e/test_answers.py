@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_safety import T0, link
+from tests.e2e.test_safety import T0, link, wellbeing_of
 from tests.support.clock import FakeClock
 from tests.support.harness import Harness, has
 
@@ -135,3 +135,20 @@ async def test_a_long_sos_with_punctuation_is_never_refused(sqlite_url: str) -> 
         text = "SOS!! " + "they took my phone at the border " * 100
         assert await h.say("alice", text) == [SENT, REACHED]
         assert len(h.new_for("bob")) == 1
+
+
+async def test_with_a_pin_a_score_button_waits_for_the_pin(sqlite_url: str) -> None:
+    """A score pressed with no answer just before it is an OK: it waits for the PIN."""
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await h.say("alice", "/pin 4821")
+        await prompted(h)
+        assert await h.say("alice", "/ok 4") == [
+            "That did not check you in: send your PIN now, or ok with your PIN, e.g. ok 1234"
+        ]
+        reply = await h.say("alice", "4821")
+        assert len(reply) == 1 and reply[0].startswith(
+            "Thank you, you are checked in. How are things? (optional)"  # the score came along
+        ), reply
+        assert [e.score for e in await wellbeing_of(h, "alice")] == [4]
+        await h.advance(hours=3)
+        assert h.new_for("bob") == []
