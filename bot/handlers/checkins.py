@@ -32,7 +32,8 @@ from bot.store import checkins as checkin_store
 
 MAX_SCHEDULES = 20
 #: At most this many words of one answer are checked against the duress word (each
-#: check is a slow hash); the word is one of the first ones in any real answer.
+#: check is a slow hash, ~50 ms): the first ones that could be it, where the word is
+#: in any real answer. A duress word after them (a long note) is not found.
 MAX_DURESS_CHECKS = 6
 #: Open check-ins the defender can see (in /status); a duress alert is never one.
 VISIBLE_OPEN = frozenset({Kind.SCHEDULED, Kind.TIMER, Kind.SOS})
@@ -156,13 +157,18 @@ def is_sos(text: str) -> bool:
 
 
 async def duress_in(ctx: Ctx, text: str) -> set[str]:
-    """The words of `text` that are this person's duress word (one slow hash each)."""
+    """The words of `text` that are this person's duress word (one slow hash each).
+
+    Every candidate is checked, even after a match, so how long an answer takes
+    depends on how many words it has, never on whether one was the duress word.
+    """
     if not ctx.user.duress_hash:
         return set()
+    found = set()
     for key in answers.duress_candidates(text, vocab())[:MAX_DURESS_CHECKS]:
         if await secrets.is_duress_word(ctx, key):
-            return {key}
-    return set()
+            found.add(key)
+    return found
 
 
 async def on_answer(ctx: Ctx, text: str) -> str | None:
