@@ -181,7 +181,7 @@ async def on_answer(ctx: Ctx, text: str) -> str | None:
 
     Raises:
         UserError: `ok.bad_score` / `answer.not_counted` for what looks like an
-            answer but does not count; `pin.needed` / `pin.throttled` for an OK
+            answer but does not count; `pin.needed` / `pin.throttled_answer` for an OK
             without the PIN, or with a wrong one (counted).
     """
     read = answers.read(text, vocab(), (await duress_in(ctx, text)).__contains__)
@@ -200,7 +200,8 @@ async def on_answer(ctx: Ctx, text: str) -> str | None:
         case answers.Kind.OK:
             counts = not ctx.user.pin_hash
             if ctx.user.pin_hash and read.pin is not None:
-                await secrets.require_pin(ctx, read.pin, "pin.needed")
+                await secrets.require_pin(ctx, read.pin, "pin.needed",
+                                          throttled="pin.throttled_answer")  # fmt: skip
                 counts = True
             await respond_ok(ctx, read.score, clean_note(read.note) or None, duress=read.duress,
                              counts=counts)  # fmt: skip

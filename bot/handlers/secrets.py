@@ -70,16 +70,18 @@ class WrongPin(UserError):
         self.after_rollback = count
 
 
-async def require_pin(ctx: Ctx, word: str, key: str, **params: object) -> None:
+async def require_pin(
+    ctx: Ctx, word: str, key: str, *, throttled: str = "pin.throttled", **params: object
+) -> None:
     """Accept only this person's PIN, with guessing throttled.
 
     Raises:
-        UserError: `pin.throttled` after too many wrong PINs; `key` for a wrong or
+        UserError: `throttled` (`pin.throttled`) after too many wrong PINs; `key` for a wrong or
             missing PIN (a wrong PIN-shaped word is counted).
     """
     since = ctx.now - PIN_WINDOW
     if await contact_store.bad_attempts(ctx.session, ctx.user.id, since, kind="pin") >= PIN_TRIES:
-        raise UserError("pin.throttled")
+        raise UserError(throttled)
     if await has_pin(ctx, word):
         return
     raise WrongPin(key, **params) if pin_digits(word) is not None else UserError(key, **params)

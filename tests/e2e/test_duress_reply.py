@@ -97,7 +97,7 @@ async def test_the_phone_shows_the_same_with_or_without_the_duress_word(
     assert not has(tomas, SILENT)
     assert len([m for m in tomas_duress if m.startswith(SILENT)]) == 1, tomas_duress
     if locked:
-        assert seen[0][1].startswith("Too many wrong PINs.")
+        assert seen[0][1].startswith("That did not check you in: too many wrong PINs.")
     elif pin and normal != "ok 4821":
         assert seen[0][1].startswith("That did not check you in")
 

@@ -318,7 +318,10 @@ async def test_guessing_the_pin_is_throttled_and_the_clock_keeps_running(sqlite_
         await h.say("alice", "/timer 30m")
         for guess in ("0000", "1111", "2222", "3333", "4444"):
             assert await h.say("alice", f"ok {guess}") == [PIN_NEEDED]
-        assert await h.say("alice", "ok 4821") == [throttled]  # even the right one, for now
+        assert await h.say("alice", "ok 4821") == [  # even the right one, for now; said first
+            "That did not check you in: too many wrong PINs. No PIN is accepted for the next "
+            "10 minutes; if you miss your check-in meanwhile, your contacts are alerted as usual."
+        ]
         assert await h.say("alice", "/pin off 4821") == [throttled]
         await h.advance(minutes=31)
         assert has(h.new_for("alice"), "safe-arrival timer has run out")
