@@ -155,12 +155,15 @@ def _is_number(key: str) -> bool:
     return key.isascii() and key.isdigit()
 
 
-def duress_candidates(text: str, vocab_: Vocab) -> list[str]:
-    """The words of `text` that could be a duress word (to check against its hash)."""
-    never = vocab_.single_words
+def duress_candidates(text: str) -> list[str]:
+    """The words of `text` that could be a duress word (to check against its hash).
+
+    Answer words ("safe", "okay") are candidates too: /duress refuses them, but a
+    word chosen before a translator added it to a catalog must still be found.
+    """
     seen: list[str] = []
     for w in words(text):
-        if could_be_duress(w.key) and w.key not in never and w.key not in seen:
+        if could_be_duress(w.key) and w.key not in seen:
             seen.append(w.key)
     return seen
 

@@ -165,7 +165,7 @@ async def duress_in(ctx: Ctx, text: str) -> set[str]:
     if not ctx.user.duress_hash:
         return set()
     found = set()
-    for key in answers.duress_candidates(text, vocab())[:MAX_DURESS_CHECKS]:
+    for key in answers.duress_candidates(text)[:MAX_DURESS_CHECKS]:
         if await secrets.is_duress_word(ctx, key):
             found.add(key)
     return found

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.answers import Answer, Kind, read, words
+from bot.core.answers import Answer, Kind, duress_candidates, read, words
 from bot.core.text import ascii_digits
 from bot.handlers.checkins import vocab
 
@@ -224,3 +224,10 @@ def test_answers_read_digits_of_every_script_through_the_one_function() -> None:
     assert ascii_digits("²①", every_script=True) == "²①"  # never a PIN or a score
     assert r("ok ๔").score == 4 and r("ok ٤").score == 4
     assert [w.key for w in words("OK👍 I'm")] == ["ok", "👍", "im"]
+
+
+def test_duress_candidates_are_every_word_that_could_be_one() -> None:
+    # answer words too: a duress word chosen before a catalog gained it is still found
+    assert duress_candidates("OK, safe!! falcon 4821 ok falcon okay") == ["safe", "falcon", "okay"]
+    assert r("safe") == Answer(Kind.OK)
+    assert read("safe", VOCAB, lambda k: k == "safe") == Answer(Kind.OK, duress=True)
