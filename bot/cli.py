@@ -354,4 +354,4 @@ async def _console(settings: Settings, user: str) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main(os.sys.argv[1:]))
+    raise SystemExit(main(sys.argv[1:]))

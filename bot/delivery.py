@@ -38,7 +38,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row
 
@@ -157,15 +157,15 @@ class Delivery:
                     )
                 finally:
                     waiter.cancel()
-                finished = [task for task in done if task is not waiter]
+                finished = [cast("asyncio.Task[Result]", t) for t in done if t is not waiter]
                 inflight.difference_update(finished)
                 if finished:
                     await self._record_or_wait([task.result() for task in finished])
                     await self._deferred()
             if inflight:
-                done, inflight = await asyncio.wait(inflight, timeout=drain_timeout)
-                if done:
-                    await self._record_or_wait([task.result() for task in done])
+                drained, inflight = await asyncio.wait(inflight, timeout=drain_timeout)
+                if drained:
+                    await self._record_or_wait([task.result() for task in drained])
         finally:
             renewing.cancel()
             for task in inflight:

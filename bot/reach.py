@@ -53,7 +53,7 @@ async def run_once(rt: Runtime, now: datetime) -> int:
         names = await user_store.names_of(session, people)
         langs = await user_store.langs_of(session, people)
         queued = 0
-        for link_id, defender_id, contact_id in asked:
+        for link_id, defender_id, contact_id in (tuple(row) for row in asked):
             address = addresses.get(contact_id)
             if address is None:
                 continue

@@ -107,6 +107,7 @@ def build(section: str, cls: type, raw: dict[str, Raw], check: Check) -> Any:
             values[item.name] = convert(given.value, given.env_var is not None)
         except _Invalid as exc:
             shown = "the value " if key in NEVER_ECHO else f'"{str(given.value)[:40]}" '
-            example = format_duration(item.default) if str(item.type) == "timedelta" else ""
+            default = item.default
+            example = format_duration(default) if isinstance(default, timedelta) else ""
             check.add(key, exc.message_id, shown, name=item.name, example=example, **exc.params)
     return cls(**values)

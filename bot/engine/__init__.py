@@ -305,7 +305,9 @@ async def acknowledge(
         named = group_chat is not None or any(r.level == 2 and r.user_id == user_id for r in levels)
         key = core.notice_key("ack.already", organiser_or_chat=named)
         return Outcome(key, {"helper": helper}, done=False)
-    others = [r for r in await checkin_store.recipients_of(session, row.id) if r[2] != user_id]
+    others = [
+        r for r in await checkin_store.recipients_of(session, row.id) if r.user_id != user_id
+    ]
     reply = plan.reply if others else "ack.thanks_alone"  # never "the others know" alone
     return Outcome(reply, {"name": messages.clean_name(names.get(row.user_id, ""))})
 

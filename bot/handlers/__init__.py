@@ -6,6 +6,8 @@ answers; a command claimed twice is a bug and fails at import.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from bot.handlers import (
     account,
     buddies,
@@ -21,7 +23,7 @@ from bot.handlers import (
 from bot.handlers.router import Route, Router
 
 
-def _merge(*modules: object) -> dict[str, Route]:
+def _merge(*modules: ModuleType) -> dict[str, Route]:
     merged: dict[str, Route] = {}
     for module in modules:
         routes: dict[str, Route] = module.ROUTES

@@ -28,9 +28,10 @@ def member_status(view: MemberView, now: datetime) -> str:
         return "missed"
     if view.paused_until is not None and view.paused_until > now:
         return "paused"
-    return {
+    named: dict[str, str] = {
         State.PENDING: "due", State.LATE: "late", State.OK: "ok", State.RESOLVED: "ok",
-    }.get(view.state or "", "none")  # fmt: skip
+    }  # fmt: skip
+    return named.get(view.state or "", "none")  # fmt: skip
 
 
 def member_parts(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import engine
@@ -280,7 +281,7 @@ async def group_policy(ctx: Ctx, cmd: Command) -> None:
     if changes:
         await group_store.log_event(ctx.session, group_id, ctx.now, "policy", ctx.user.id)
     c = ctx.rt.settings.checkins
-    shown = {
+    shown: dict[str, Any] = {
         "window": _seconds(group.response_window_s, c.response_window),
         "grace": _seconds(group.grace_s, c.grace),
         "level2": _seconds(group.level2_after_s, c.level2_after),
@@ -455,7 +456,7 @@ async def _person(ctx: Ctx, user_id: int) -> str:
 
 
 async def _tell_organisers_of(
-    ctx: Ctx, group: Group, key: str, *, skip: tuple[int, ...] = (), **params: str
+    ctx: Ctx, group: Group, key: str, *, skip: tuple[int, ...] = (), **params: Any
 ) -> None:
     """Tell every organiser but the one acting (and `skip`) about a change in the group."""
     for organiser in await group_store.organiser_ids(ctx.session, group.id):

@@ -120,7 +120,7 @@ async def _ask_to_check(
     messages = []
     for uid, (people, chats) in targets.items():
         name = clean_name(names.get(uid, ""))
-        recipients = [
+        recipients: list[tuple[Address, int | None, str, str | None]] = [
             (addresses[p], p, *about.get(p, ("en", None))) for p in people if p in addresses
         ]
         recipients += [(chat, None, "en", None) for chat in chats]

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import Outgoing
+from bot.store.db import affected
 from bot.store.models import (
     AlertRecipient,
     ChatChoices,
@@ -71,10 +72,10 @@ async def first_time(session: AsyncSession, platform: str, key: str, now: dateti
         .values(platform=platform, key=key, at=now)
         .on_conflict_do_nothing(index_elements=["platform", "key"])
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 async def purge_inbound(session: AsyncSession, before: datetime) -> int:
     """Forget handled update ids older than `before` (platforms redeliver for a day at most)."""
     result = await session.execute(delete(ProcessedInbound).where(ProcessedInbound.at < before))
-    return int(result.rowcount or 0)
+    return affected(result)

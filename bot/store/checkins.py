@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, and_, bindparam, delete, func, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.escalation import Case
 from bot.core.lifecycle import OPEN_STATES, Kind, State
+from bot.store.db import affected
 from bot.store.models import Alert, AlertRecipient, Checkin, Identity, Schedule
 from bot.store.outbox import dialect_insert
 
@@ -107,7 +108,7 @@ async def advance_schedules(
     """
     if not moves:
         return
-    table = Schedule.__table__
+    table = cast(Table, Schedule.__table__)
     stmt = (
         table.update()
         .where(
@@ -133,13 +134,14 @@ async def create_scheduled(session: AsyncSession, rows: Sequence[dict[str, Any]]
     """
     if not rows:
         return {}
-    table = Checkin.__table__
+    table = cast(Table, Checkin.__table__)
     stmt = (
         dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["schedule_id", "due_at"])
         .returning(table.c.schedule_id, table.c.id)
     )
-    return {sid: cid for sid, cid in (await session.execute(stmt, list(rows))).all()}
+    found: Sequence[Any] = (await session.execute(stmt, list(rows))).all()
+    return {sid: cid for sid, cid in found}
 
 
 async def create_checkin(session: AsyncSession, **values: Any) -> int | None:
@@ -198,7 +200,7 @@ async def apply_plan(
         .values(**case_values(after), claimed_by=None, lease_until=None, **extra)
         .execution_options(synchronize_session=False)
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 async def apply_plans(session: AsyncSession, plans: Sequence[tuple[int, Case, Case]]) -> None:
@@ -210,8 +212,8 @@ async def apply_plans(session: AsyncSession, plans: Sequence[tuple[int, Case, Ca
     """
     if not plans:
         return
-    table = Checkin.__table__
-    values = {name: bindparam(f"b_{name}") for name in CASE_COLUMNS}
+    table = cast(Table, Checkin.__table__)
+    values: dict[str, Any] = {name: bindparam(f"b_{name}") for name in CASE_COLUMNS}
     stmt = (
         table.update()
         .where(
@@ -262,7 +264,7 @@ async def record_delivery(session: AsyncSession, plans: Sequence[tuple[int, Case
             )
             .execution_options(synchronize_session=False)
         )
-        moved += int((await session.execute(stmt)).rowcount or 0)
+        moved += affected(await session.execute(stmt))
     return moved
 
 
@@ -332,7 +334,7 @@ async def cancel_open(
         .values(state=State.CANCELLED.value, next_action_at=None, claimed_by=None, lease_until=None)
         .execution_options(synchronize_session=False)
     )
-    return int((await session.execute(stmt)).rowcount or 0)
+    return affected(await session.execute(stmt))
 
 
 async def last_answer(session: AsyncSession, user_id: int) -> Checkin | None:
@@ -358,7 +360,7 @@ async def create_alerts(
     """
     if not levels:
         return {}
-    table = Alert.__table__
+    table = cast(Table, Alert.__table__)
     stmt = (
         dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["checkin_id", "level"])
@@ -379,7 +381,7 @@ async def add_recipients(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     await session.execute(stmt, list(rows))
 
 
-async def recipients_of(session: AsyncSession, checkin_id: int) -> Sequence[Row[Any]]:
+async def recipients_of(session: AsyncSession, checkin_id: int) -> Sequence[Any]:
     """Everyone still in this check-in's alerts: (platform, chat_id, user_id).
 
     Recipients who left (link or role ended) and those who cannot be reached are
@@ -426,7 +428,7 @@ async def alert_for(session: AsyncSession, user_id: int, checkin_id: int | None)
     return (await session.execute(stmt)).scalars().first()
 
 
-async def recipient_levels(session: AsyncSession, checkin_id: int) -> Sequence[Row[Any]]:
+async def recipient_levels(session: AsyncSession, checkin_id: int) -> Sequence[Any]:
     """Every recipient of a check-in's alerts with its level and status."""
     stmt = (
         select(
@@ -468,7 +470,7 @@ async def mark_reached(
     """Record successful alert sends with one executemany (the delivery hot path)."""
     if not alert_ids_chats:
         return
-    table = AlertRecipient.__table__
+    table = cast(Table, AlertRecipient.__table__)
     stmt = (
         table.update()
         .where(
@@ -485,7 +487,7 @@ async def mark_reached(
 
 async def settled_emergencies(
     session: AsyncSession, alert_ids: Sequence[int], kind: str
-) -> Sequence[Row[Any]]:
+) -> Sequence[Any]:
     """Check-ins of `kind` among these alerts whose every send has an outcome.
 
     Returns (checkin_id, user_id, reached, total) per check-in with no recipient
@@ -554,7 +556,7 @@ async def purge_history(session: AsyncSession, before: datetime) -> int:
     )
     ids = select(Checkin.id).where(closed).limit(5000)
     result = await session.execute(delete(Checkin).where(Checkin.id.in_(ids.scalar_subquery())))
-    return int(result.rowcount or 0)
+    return affected(result)
 
 
 async def silent_chat_guards(

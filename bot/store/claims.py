@@ -140,7 +140,7 @@ async def claim_checkins(
 
 async def claim_pause_ends(
     session: AsyncSession, *, now: datetime, limit: int
-) -> Sequence[Row[Any]]:
+) -> Sequence[Any]:
     """Pauses that have run out: clearing `pause_ends_at` is itself the claim."""
     inner = select(User.id).where(User.pause_ends_at <= now).limit(limit)
     stmt = (

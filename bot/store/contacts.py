@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.codes import make_code, normalize_code
+from bot.store.db import affected
 from bot.store.models import BadCodeAttempt, Contact, Invite, User
 
 
@@ -74,7 +75,7 @@ async def close_invite(
         .values(status=status, used_by=user_id if status == "accepted" else None, expires_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 #: Ended invites (used, declined, revoked, expired) are kept this long, then deleted.
@@ -84,7 +85,7 @@ ENDED_INVITE_KEEP = timedelta(hours=24)
 async def purge_ended_invites(session: AsyncSession, now: datetime) -> int:
     """Delete invites that ended more than a day ago: nothing records who declined what."""
     stmt = delete(Invite).where(Invite.expires_at < now - ENDED_INVITE_KEEP)
-    return (await session.execute(stmt)).rowcount or 0
+    return affected(await session.execute(stmt))
 
 
 async def link(

@@ -17,9 +17,9 @@ import os
 import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, make_url
+from sqlalchemy import CursorResult, Result, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -116,3 +116,12 @@ async def transaction(
     """One unit of work: commit on success, roll back on any exception."""
     async with sessions() as session, session.begin():
         yield session
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched.
+
+    SQLAlchemy types `execute` as returning a plain `Result`; for these statements it
+    is the cursor result, which carries `rowcount`.
+    """
+    return int(cast("CursorResult[Any]", result).rowcount or 0)

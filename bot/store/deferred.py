@@ -9,6 +9,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.lifecycle import State
+from bot.store.db import affected
 from bot.store.models import Alert, Checkin, DeferredCommand, Outbox
 
 #: Outbox states of a message not yet sent (or being sent right now).
@@ -71,7 +72,7 @@ async def take(session: AsyncSession, command_id: int) -> bool:
     """Remove a command about to be carried out; False if another worker took it."""
     stmt = delete(DeferredCommand).where(DeferredCommand.id == command_id)
     result = await session.execute(stmt.execution_options(synchronize_session=False))
-    return bool(result.rowcount)
+    return bool(affected(result))
 
 
 async def any_waiting(session: AsyncSession) -> bool:

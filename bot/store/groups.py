@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 
 from bot.core.lifecycle import State
 from bot.core.model import Address
+from bot.store.db import affected
 from bot.store.models import (
     Alert,
     AlertRecipient,
@@ -139,7 +140,7 @@ async def add_member(
         .values(group_id=group_id, user_id=user_id, role=role, joined_at=now)
         .on_conflict_do_nothing(index_elements=["group_id", "user_id"])
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 async def member(session: AsyncSession, group_id: int, member_id: int) -> GroupMember | None:
@@ -166,7 +167,7 @@ async def set_role(session: AsyncSession, member_id: int, role: str) -> bool:
         .values(role=role)
         .execution_options(synchronize_session=False)
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 async def headcount(session: AsyncSession, group_id: int) -> tuple[int, int]:
@@ -281,7 +282,7 @@ async def revoke_invites(session: AsyncSession, group_id: int, now: datetime) ->
         .values(status="revoked", expires_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int((await session.execute(stmt)).rowcount or 0)
+    return affected(await session.execute(stmt))
 
 
 # -- group schedules ---------------------------------------------------------------
@@ -335,7 +336,7 @@ async def bind_chat(session: AsyncSession, group_id: int, chat: Address, now: da
         .values(group_id=group_id, platform=chat.platform, chat_id=chat.chat_id, bound_at=now)
         .on_conflict_do_nothing(index_elements=["group_id", "platform", "chat_id"])
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 async def unbind_chat(session: AsyncSession, group_id: int, chat: Address) -> bool:
@@ -345,7 +346,7 @@ async def unbind_chat(session: AsyncSession, group_id: int, chat: Address) -> bo
         GroupAlertChat.platform == chat.platform,
         GroupAlertChat.chat_id == chat.chat_id,
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 async def alert_chats(session: AsyncSession, group_id: int) -> list[Address]:

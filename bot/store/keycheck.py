@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Text, and_, or_, select, type_coerce, update
+from sqlalchemy import Table, Text, and_, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.lifecycle import Kind
@@ -67,7 +68,7 @@ async def verify_or_adopt(engine: AsyncEngine, now: datetime) -> bool:
     async with engine.begin() as conn:
         if (await conn.execute(select(KeyCheck.id).limit(1))).first() is None:
             await conn.execute(
-                KeyCheck.__table__.insert().values(
+                cast(Table, KeyCheck.__table__).insert().values(
                     sealed=crypto.encrypt_field(CHECK_TEXT), created_at=now, ids_sealed=True
                 )
             )
@@ -170,7 +171,7 @@ async def move_old_scores(engine: AsyncEngine) -> int:
         fresh = [r for r in rows if r.id not in taken]
         if fresh:
             await conn.execute(
-                WellbeingEntry.__table__.insert(),
+                cast(Table, WellbeingEntry.__table__).insert(),
                 [{"user_id": r.user_id, "checkin_id": r.id, "at": r.answered_at or r.due_at,
                   "score": str(r.score)} for r in fresh],
             )  # fmt: skip

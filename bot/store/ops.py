@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.db import affected
 from bot.store.models import (
     Alert,
     Checkin,
@@ -36,7 +37,7 @@ async def first_report(session: AsyncSession, dedupe_key: str, event: str, now: 
         .values(dedupe_key=dedupe_key, event=event, created_at=now)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 async def recent_reports(
@@ -142,14 +143,14 @@ async def take_outage(session: AsyncSession, last: datetime, now: datetime) -> b
         .values(at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 def _not_paused(now: datetime) -> ColumnElement[bool]:
     return or_(User.paused_until.is_(None), User.paused_until <= now)
 
 
-async def overdue_unalerted(session: AsyncSession, now: datetime) -> list[Row[Any]]:
+async def overdue_unalerted(session: AsyncSession, now: datetime) -> list[Any]:
     """Open check-ins whose next step is overdue and that alerted nobody yet: (id, user_id)."""
     stmt = (
         select(Checkin.id, Checkin.user_id)
@@ -165,7 +166,7 @@ async def overdue_unalerted(session: AsyncSession, now: datetime) -> list[Row[An
     return list((await session.execute(stmt)).all())
 
 
-async def schedules_overdue(session: AsyncSession, now: datetime) -> list[Row[Any]]:
+async def schedules_overdue(session: AsyncSession, now: datetime) -> list[Any]:
     """Schedules whose occurrence fell due and was not prompted: (id, user_id)."""
     stmt = (
         select(Schedule.id, Schedule.user_id)
@@ -194,7 +195,7 @@ async def restart_checkins(
         )
         .execution_options(synchronize_session=False)
     )
-    return int((await session.execute(stmt)).rowcount or 0)
+    return affected(await session.execute(stmt))
 
 
 async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
@@ -238,7 +239,7 @@ async def hold_lease(
         },
         where=or_(table.c.holder == holder, table.c.lease_until < now),
     )
-    held = bool((await session.execute(stmt)).rowcount)
+    held = bool(affected(await session.execute(stmt)))
     return held, before
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import PRIORITY, Address, Attachment, Choice, MessageKind, Outgoing
 from bot.store.claims import OUTBOX_LEASE, outbox_claim_statement
+from bot.store.db import affected
 from bot.store.models import Outbox
 
 
@@ -81,7 +82,7 @@ async def enqueue(
     if dedupe_key is not None:
         stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
     result = await session.execute(stmt)
-    return bool(result.rowcount)
+    return bool(affected(result))
 
 
 async def enqueue_many(
@@ -169,7 +170,7 @@ async def renew(session: AsyncSession, row_ids: Sequence[int], worker: str, unti
         .values(lease_until=until)
         .execution_options(synchronize_session=False)
     )
-    return int((await session.execute(stmt)).rowcount or 0)
+    return affected(await session.execute(stmt))
 
 
 async def _finish(session: AsyncSession, row_id: int, worker: str, **values: Any) -> bool:
@@ -179,7 +180,7 @@ async def _finish(session: AsyncSession, row_id: int, worker: str, **values: Any
         .values(claimed_by=None, lease_until=None, **values)
         .execution_options(synchronize_session=False)
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: datetime) -> bool:
@@ -199,7 +200,7 @@ async def mark_sent_many(
         .values(claimed_by=None, lease_until=None, status="sent", sent_at=now, last_error=None)
         .execution_options(synchronize_session=False)
     )
-    return int((await session.execute(stmt)).rowcount or 0)
+    return affected(await session.execute(stmt))
 
 
 async def mark_retry(
@@ -232,7 +233,7 @@ async def readdress(
 async def purge_sent(session: AsyncSession, before: datetime) -> int:
     """Delete sent messages older than `before` (their text is personal data)."""
     stmt = delete(Outbox).where(Outbox.status == "sent", Outbox.sent_at < before)
-    return int((await session.execute(stmt)).rowcount or 0)
+    return affected(await session.execute(stmt))
 
 
 async def address_of(session: AsyncSession, outbox_id: int) -> tuple[str, str] | None:

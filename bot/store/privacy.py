@@ -28,6 +28,7 @@ from bot.core.model import Address, Outgoing
 from bot.store import groups as group_store
 from bot.store import outbox, wellbeing
 from bot.store.checkins import kind_of
+from bot.store.db import affected
 from bot.store.models import (
     Alert,
     AlertRecipient,
@@ -500,4 +501,4 @@ async def purge_farewells(session: AsyncSession) -> int:
     ids = [i for i, key in (await session.execute(stmt)).all() if (key or "").startswith(FAREWELL)]
     if not ids:
         return 0
-    return int((await session.execute(delete(Outbox).where(Outbox.id.in_(ids)))).rowcount or 0)
+    return affected(await session.execute(delete(Outbox).where(Outbox.id.in_(ids))))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Row, func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Contact
@@ -35,7 +35,7 @@ class Counts:
 
 async def claim_rechecks(
     session: AsyncSession, now: datetime, every: timedelta
-) -> Sequence[Row[Any]]:
+) -> Sequence[Any]:
     """Mark the links due to be asked again as asked now; return (id, defender, contact)."""
     due = (
         select(Contact.id)
@@ -59,7 +59,7 @@ async def claim_rechecks(
 
 async def mark_stale(
     session: AsyncSession, now: datetime, answer_within: timedelta
-) -> Sequence[Row[Any]]:
+) -> Sequence[Any]:
     """Mark links whose re-check went unanswered as stale; return (id, defender)."""
     stmt = (
         update(Contact)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.lifecycle import Kind, State
 from bot.core.wellbeing import Entry, Feeling
 from bot.store.checkins import kind_of
+from bot.store.db import affected
 from bot.store.models import (
     Buddy,
     Checkin,
@@ -146,7 +147,7 @@ async def purge(session: AsyncSession, before: datetime, long_before: datetime) 
             WellbeingEntry.at < long_before,
         )
     )
-    return int((await session.execute(stmt)).rowcount or 0)
+    return affected(await session.execute(stmt))
 
 
 # -- the defender's choices ------------------------------------------------------------
@@ -215,7 +216,7 @@ async def buddy_request(session: AsyncSession, link_id: int, contact_id: int) ->
 async def end_buddy(session: AsyncSession, defender_id: int) -> bool:
     """End the defender's buddy role, whoever holds it."""
     stmt = delete(Buddy).where(Buddy.defender_id == defender_id)
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(affected(await session.execute(stmt)))
 
 
 # -- groups ----------------------------------------------------------------------------
@@ -332,7 +333,7 @@ async def purge_pictures(session: AsyncSession, prefix: str, since: datetime) ->
     ids = [i for i, key in (await session.execute(stmt)).all() if (key or "").startswith(prefix)]
     if not ids:
         return 0
-    return int((await session.execute(delete(Outbox).where(Outbox.id.in_(ids)))).rowcount or 0)
+    return affected(await session.execute(delete(Outbox).where(Outbox.id.in_(ids))))
 
 
 async def set_support(
