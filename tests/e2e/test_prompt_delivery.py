@@ -104,3 +104,20 @@ async def test_an_undeliverable_prompt_tells_contacts_and_operators_the_truth(
         await s.until(NINE + 60 * MIN)
         assert s.heads("bob") == ["REPEAT (1 of 3)"]  # an alert like any other
         assert s.new("ops") == []  # told once
+
+
+async def test_the_grace_counts_from_the_reminders_delivery(sqlite_url: str) -> None:
+    async with OpsStory(sqlite_url) as s:
+        await s.contacts("alice", "bob")
+        await s.say("alice", "/checkin daily 09:00")
+        s.clear()
+        await s.until(NINE + 30 * MIN - MIN)
+        assert s.heads("alice") == ["Check-in"]
+        s.fake.fail_next(RateLimited(10 * 60), chat="alice")  # the reminder is held 10 minutes
+        await s.until(NINE + 40 * MIN, step=MIN)
+        assert s.heads("alice") == ["Reminder"]  # delivered at 09:40: 15 minutes from then
+        await s.until(NINE + 55 * MIN - MIN, step=MIN)
+        assert s.new("bob") == []  # not at 09:45
+        await s.until(NINE + 55 * MIN, step=MIN)
+        [alert] = s.new("bob")
+        assert alert.startswith(MISSED)
