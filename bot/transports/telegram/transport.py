@@ -8,6 +8,7 @@ never owns the event loop), the receive side (`receive.py`), rendering
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -392,8 +393,8 @@ class TelegramTransport:
             message = await self._call(
                 chat_id,
                 priority,
-                lambda part=part, last=last: bot.send_message(
-                    chat_id, part, reply_markup=markup if last else None
+                functools.partial(
+                    bot.send_message, chat_id, part, reply_markup=markup if last else None
                 ),
             )
         assert message is not None
