@@ -6,11 +6,13 @@ leaving, an SOS — and after each the invariants of issue 9 hold:
 
 - an open alert always has a next action time (nothing waits forever unnoticed);
 - an alert closes only by the defender's answer to a missed check-in, or by a
-  recipient's resolve — never by the phone after an SOS or duress, never by a tick;
+  recipient's resolve — never by the phone after an SOS or duress; a tick closes
+  one only when someone acknowledged it and nobody has since, for the retention
+  (every record ends);
 - no message goes to someone who is not, or no longer, a recipient: notices go to
   the people alerted so far (the model resolves the audience as the engine does),
   and a person who left can no longer acknowledge or resolve;
-- every recipient of an alert hears how it ended (all-clear or resolved), except
+- every recipient of an alert hears how it ended (all-clear, resolved or closed), except
   when a duress answer replaced it by a duress alert to the same people.
 
 The model here plays the engine's part: who is in each audience and who may act.
@@ -30,12 +32,17 @@ from bot.core.escalation import Audience, Case, Plan, Policy
 from bot.core.lifecycle import EMERGENCY_KINDS, Kind, Reach, State
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-POLICY = Policy(repeat_every=timedelta(minutes=15), repeats=3, ack_timeout=timedelta(hours=2))
+#: A short retention, so an acknowledged alert left quiet reaches its end in a run.
+RETENTION = timedelta(hours=3)
+POLICY = Policy(
+    repeat_every=timedelta(minutes=15), repeats=3, ack_timeout=timedelta(hours=2),
+    retention=RETENTION,
+)  # fmt: skip
 LEVEL1 = ("bob", "carol")
 LEVEL2 = ("olga",)
 IDS = {"bob": 1, "carol": 2, "olga": 3}
 NAMES = {v: k for k, v in IDS.items()}
-CLOSING_KEYS = {"alert.all_clear", "alert.resolved", "alert.resolved_note"}
+CLOSING_KEYS = {"alert.all_clear", "alert.resolved", "alert.resolved_note", "alert.expired"}
 
 
 class Escalation(RuleBasedStateMachine):
@@ -96,7 +103,10 @@ class Escalation(RuleBasedStateMachine):
             plan = core.on_tick(self.case, self.now, self.reach, POLICY)
             if plan is None:
                 return
-            assert not (self.case.state == State.MISSED and not plan.after.is_open)
+            if self.case.state == State.MISSED and not plan.after.is_open:  # only by time:
+                acked = self.case.last_acked_at  # acknowledged once, then quiet for long
+                assert plan.action == "checkin.expire" and acked is not None
+                assert self.now >= acked + RETENTION
             self.apply(plan, actor=None)
         raise AssertionError("a tick never settles: busy loop")
 
@@ -169,9 +179,10 @@ class Escalation(RuleBasedStateMachine):
     @invariant()
     def closed_only_by_an_answer_or_a_resolve(self) -> None:
         if self.ended_by is not None:
-            assert self.ended_by in ("checkin.all_clear", "checkin.closed", "checkin.resolve")
+            closers = ("checkin.all_clear", "checkin.closed", "checkin.resolve", "checkin.expire")
+            assert self.ended_by in closers
             if self.kind in EMERGENCY_KINDS:
-                assert self.ended_by == "checkin.resolve"
+                assert self.ended_by in ("checkin.resolve", "checkin.expire")
 
     @invariant()
     def everyone_alerted_hears_how_it_ended(self) -> None:
