@@ -118,7 +118,7 @@ async def test_a_start_with_another_key_or_none_stops_at_once(
         assert "security.secret_key does not open this database" in err
         assert "Traceback" not in err
     async with Harness(url, FakeClock(T0)) as h:  # the right key still opens everything
-        assert has(await h.say("alice", "/contacts"), "Bob")
+        assert has(await h.say("alice", "/contacts"), "#1 contact 1")
 
 
 async def test_text_that_looks_sealed_is_just_text(tmp_path: Path) -> None:
@@ -176,7 +176,7 @@ async def test_an_old_database_in_clear_is_sealed_on_the_first_start_with_a_key(
         await h.advance(minutes=5)
         await h.advance(minutes=15)
         assert has(h.new_for("bob"), "Alice")
-        assert has(await h.say("alice", "/contacts"), "Bob")
+        assert has(await h.say("alice", "/contacts"), "#1 contact 1")
     assert crypto.current_key_id() is not None and TEST_KEY
 
 
@@ -221,7 +221,7 @@ async def test_ids_in_clear_under_an_existing_key_are_sealed_once(tmp_path: Path
         await conn.execute(text("UPDATE key_check SET ids_sealed = false"))
     await engine.dispose()
     async with Harness(url, FakeClock(T0)) as h:
-        assert has(await h.say("alice", "/contacts"), "Bob")  # found by the sealed id
+        assert has(await h.say("alice", "/contacts"), "#1 contact 1")  # found by the sealed id
         async with transaction(h.app.rt.sessions) as session:
             raw = (await session.execute(text("SELECT external_id, chat_id FROM identities"))).all()
             marked = (await session.execute(text("SELECT ids_sealed FROM key_check"))).scalar()
