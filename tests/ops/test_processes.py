@@ -386,7 +386,9 @@ async def test_three_workers_keep_to_one_bots_rate_with_alerts_first(
     assert set(per_chat(fake)) == expected and duplicates(fake) == 0
     kinds = ["alert" if "SAFETY ALERT" in m["text"] else "prompt" for m in fake.sent]
     first, last = kinds.index("alert"), len(kinds) - 1 - kinds[::-1].index("alert")
-    assert kinds[first : last + 1] == ["alert"] * 10  # no prompt slipped in between
+    # Only prompts already claimed when the alerts were queued (the sender's window)
+    # may go between them: no new prompt is claimed while an alert waits.
+    assert kinds[first : last + 1].count("prompt") <= IN_FLIGHT, kinds[first : last + 1]
     assert kinds[last + 1 :].count("prompt") > 100  # while hundreds of prompts still waited
     # Sent within a few seconds of falling due, not behind the backlog (20 s).
     wall = time.monotonic() - (datetime.now(UTC) - start).total_seconds()  # `start` on the clock
