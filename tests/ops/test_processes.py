@@ -390,6 +390,7 @@ async def test_three_workers_keep_to_one_bots_rate_with_alerts_first(
     # may go between them: no new prompt is claimed while an alert waits.
     assert kinds[first : last + 1].count("prompt") <= IN_FLIGHT, kinds[first : last + 1]
     assert kinds[last + 1 :].count("prompt") > 100  # while hundreds of prompts still waited
-    # Sent within a few seconds of falling due, not behind the backlog (20 s).
+    # Sent soon after falling due (+8 s), not behind the backlog (600 prompts, +20 s at
+    # 30 a second): the margin allows for process start-up on a loaded 2-core machine.
     wall = time.monotonic() - (datetime.now(UTC) - start).total_seconds()  # `start` on the clock
-    assert fake.sent[last]["time"] - wall < 8 + 4, fake.sent[last]["time"] - wall
+    assert fake.sent[last]["time"] - wall < 8 + 10, fake.sent[last]["time"] - wall
