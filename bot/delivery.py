@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,7 @@ from typing import Any, cast
 from sqlalchemy import Row
 
 from bot import engine, failover
+from bot.core import cleanup as core_cleanup
 from bot.core import escalation
 from bot.core.lifecycle import Kind
 from bot.core.model import MessageKind, Outgoing
@@ -50,6 +52,8 @@ from bot.ops.report import OpsEvent, report
 from bot.runtime import Runtime
 from bot.store import chats, outbox
 from bot.store import checkins as checkin_store
+from bot.store import cleanup as cleanup_store
+from bot.store import users as user_store
 from bot.store.claims import OUTBOX_LEASE
 from bot.store.db import transaction
 from bot.transports.base import (
@@ -64,6 +68,10 @@ from bot.transports.base import (
 
 log = logging.getLogger(__name__)
 
+#: Seconds between two looks for messages `/cleanup` deletes now.
+CLEANUP_EVERY = 10.0
+_DELETABLE = frozenset(k.value for k in core_cleanup.DELETED_KINDS)
+
 
 @dataclass(frozen=True)
 class Result:
@@ -77,6 +85,7 @@ class Result:
     new_chat_id: str | None = None
     captcha: CaptchaRequired | None = None
     unreachable: bool = False  # the platform cannot reach this person (or limits us)
+    message_id: str | None = None  # the platform's id of the message sent
 
 
 def backoff(attempts: int, *, base: float = 2.0, cap: float = 300.0) -> float:
@@ -106,6 +115,8 @@ class Delivery:
         self._lease = lease
         self._wake = asyncio.Event()
         self._stopping = False
+        #: sent to a person, not yet looked at for `/cleanup` (`_note_for_cleanup`)
+        self._sent_log: list[tuple[int, str, str, str, str, datetime]] = []
         #: claimed silent-alert posts to group chats: outbox id → (alert kind, defender id)
         self._guards: dict[int, tuple[str, str]] = {}
         self._held: set[int] = set()  # claimed by us, not yet recorded: leases to renew
@@ -126,6 +137,7 @@ class Delivery:
                 total += len(rows)
             # commands kept until their sender's alert was out may queue more
             if not await self._rt.run_deferred(now):
+                await self.run_cleanup(now)
                 return total
 
     def request_stop(self) -> None:
@@ -141,6 +153,7 @@ class Delivery:
         """
         inflight: set[asyncio.Task[Result]] = set()
         self._stopping = False
+        next_cleanup = time.monotonic()
         renewing = asyncio.create_task(self._renew_leases(), name="outbox-lease-renewal")
         try:
             while not self._stopping:
@@ -161,7 +174,11 @@ class Delivery:
                 inflight.difference_update(finished)
                 if finished:
                     await self._record_or_wait([task.result() for task in finished])
-                    await self._deferred()
+                if time.monotonic() >= next_cleanup:
+                    # commands kept while an alert was open are carried out by the
+                    # scheduler's tick (`due.run_once`); deletions for `/cleanup` here
+                    next_cleanup = time.monotonic() + CLEANUP_EVERY
+                    await self._cleanup()
             if inflight:
                 drained, inflight = await asyncio.wait(inflight, timeout=drain_timeout)
                 if drained:
@@ -192,12 +209,11 @@ class Delivery:
             except Exception:
                 log.warning("outbox leases not renewed", extra={"action": "delivery.renew_failed"})
 
-    async def _deferred(self) -> None:
-        """Carry out kept commands whose sender's alert is now out; never stops delivery."""
+    async def _cleanup(self) -> None:
         try:
-            await self._rt.run_deferred(None)
+            await self.run_cleanup()
         except Exception:
-            log.exception("deferred commands failed", extra={"action": "delivery.deferred_failed"})
+            log.exception("cleanup failed", extra={"action": "delivery.cleanup_failed"})
 
     async def _record_or_wait(self, results: list[Result]) -> None:
         """Record results, retrying while the database is unreachable.
@@ -253,7 +269,7 @@ class Delivery:
             guard = self._guards.pop(row.id, None)
             if guard is not None and not await self._may_post(transport, row, *guard):
                 return Result(row, out, "withheld", "withheld: the defender may be in this chat")
-            await transport.send(out)
+            delivered = await transport.send(out)
         except RateLimited as exc:
             captcha = exc if isinstance(exc, CaptchaRequired) else None
             return Result(
@@ -270,7 +286,7 @@ class Delivery:
         except Exception as exc:  # a transport bug must not lose the message
             log.exception("transport raised", extra={"action": "delivery.transport_bug"})
             return Result(row, out, "retry", f"unexpected {type(exc).__name__}")
-        return Result(row, out, "sent")
+        return Result(row, out, "sent", message_id=getattr(delivered, "message_id", None))
 
     async def _may_post(
         self, transport: Transport, row: Row[Any], kind: str, defender: str
@@ -289,6 +305,76 @@ class Delivery:
             ask = getattr(transport, "is_member", None)
             member = await ask(row.chat_id, defender) if ask is not None else None
         return escalation.posts_to_chat(Kind(kind), member)
+
+    def _note_for_cleanup(self, results: list[Result], now: datetime) -> None:
+        """Keep (in memory) what was sent to a person, for `/cleanup` to look at later.
+
+        Off the sending path: `_flush_cleanup` asks the database who chose cleanup, a
+        few times a minute. A crash forgets at most that much (those messages stay).
+        """
+        for r in results:
+            row = r.row
+            if r.status == "sent" and r.message_id and row.user_id and row.kind in _DELETABLE:
+                if len(self._sent_log) < 10_000:
+                    self._sent_log.append(
+                        (row.user_id, row.platform, row.chat_id, r.message_id, row.kind, now)
+                    )
+
+    async def _flush_cleanup(self) -> None:
+        """Turn the messages noted as sent into deletions, for people who chose cleanup."""
+        noted, self._sent_log = self._sent_log, []
+        if not noted:
+            return
+        async with transaction(self._rt.sessions) as session:
+            after = await cleanup_store.after_of(session, {n[0] for n in noted})
+            if not after:
+                return
+            own = await user_store.private_chats(session, after)
+            items = [
+                {"user_id": uid, "platform": platform, "chat_id": chat, "message_id": mid,
+                 "seconds": None, "due_at": at + timedelta(seconds=after[uid])}
+                for uid, platform, chat, mid, kind, at in noted
+                if uid in after and core_cleanup.deletes(kind, (platform, chat) in own)
+            ]  # fmt: skip
+            await cleanup_store.remember(session, items)
+
+    async def run_cleanup(self, now: datetime | None = None) -> int:
+        """Delete the messages (or set the chat timers) `/cleanup` asked for; returns how many.
+
+        Read in one transaction, done on the platforms, recorded in another: a message
+        the platform refuses for good (too old, already gone) is dropped; one it could
+        not be asked about now is tried again in five minutes.
+        """
+        await self._flush_cleanup()
+        now = now or self._rt.clock.now()
+        async with transaction(self._rt.sessions) as session:
+            items = [(i.id, i.platform, i.chat_id, i.message_id, i.seconds)
+                     for i in await cleanup_store.due(session, now)]  # fmt: skip
+        if not items:
+            return 0
+        finished: list[int] = []
+        retry: list[int] = []
+        for item_id, platform, chat_id, message_id, seconds in items:
+            transport = self._transports.get(platform)
+            if transport is None:  # not running here now: later
+                retry.append(item_id)
+                continue
+            try:
+                if message_id is not None:
+                    delete = getattr(transport, "delete_message", None)
+                    if delete is not None:
+                        await delete(chat_id, message_id)
+                else:
+                    expire = getattr(transport, "set_disappearing", None)
+                    if expire is not None:
+                        await expire(chat_id, seconds or 0)
+                finished.append(item_id)
+            except DeliveryError:
+                retry.append(item_id)
+        async with transaction(self._rt.sessions) as session:
+            await cleanup_store.done(session, finished)
+            await cleanup_store.later(session, retry, now + timedelta(minutes=5))
+        return len(finished)
 
     async def _report_slow_alert(self, session: Any, row: Row[Any], now: datetime) -> None:
         """An alert message failing longer than `checkins.alert_retry_report`: tell operators.
@@ -385,6 +471,7 @@ class Delivery:
             touched = [r.row.alert_id for r in results if r.row.alert_id is not None]
             settled = bool(touched) and bool(await engine.settle(session, touched, now))
         self._held.difference_update(r.row.id for r in results)
+        self._note_for_cleanup(results, now)
         for r in results:
             self._rt.on_outcome(r.row.platform, r.status)
         if settled or any(r.status in ("moved", "failed") for r in results):

@@ -40,7 +40,8 @@ class Runtime:
         on_queued: called after a transaction queued messages, to wake delivery.
         on_outcome: called with (platform, outcome) after each send is recorded (metrics).
         run_deferred: carries out commands kept while their sender's alert was open
-            (`Router.run_deferred`); delivery calls it after recording sends.
+            (`Router.run_deferred`); every scheduler tick calls it, and
+            `Delivery.run_once` once the outbox is drained.
     """
 
     settings: Settings

@@ -28,7 +28,7 @@ COMMANDS = frozenset(
         "group_alerts", "group_members", "group_remove", "group_promote", "group_leave",
         "group_revoke",
         "group_owner", "group_log", "resolve", "feel", "buddy", "group_wellbeing",
-        "link", "unlink", "contact_confirm",
+        "link", "unlink", "contact_confirm", "cleanup",
     }
 )  # fmt: skip
 

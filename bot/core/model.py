@@ -60,6 +60,8 @@ class Incoming:
             fetched twice is handled once; None when the platform has none.
         answer_ref: an opaque handle the transport needs to acknowledge a button
             press (e.g. the callback query id); not for handlers.
+        message_ref: the platform's id of this message in its chat, where the bot
+            may delete it later (`/cleanup`: a Telegram message_id); else None.
         raw_ref: debugging only.
     """
 
@@ -73,6 +75,7 @@ class Incoming:
     has_text: bool = True
     dedupe_key: str | None = None
     answer_ref: str | None = None
+    message_ref: str | None = field(default=None, compare=False)
     raw_ref: Any = field(default=None, compare=False, repr=False)
 
     def evolve(self, **changes: Any) -> Incoming:

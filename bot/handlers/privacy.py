@@ -19,14 +19,17 @@ from datetime import timedelta
 from typing import Any
 
 from bot import engine
+from bot.core import cleanup as core_cleanup
 from bot.core import exports, seized
 from bot.core.commands import Command
+from bot.core.durations import parse_duration
 from bot.core.errors import UserError
 from bot.core.model import Attachment, Choice, MessageKind, Outgoing
 from bot.core.text import clean_name
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
 from bot.i18n import dates, t
+from bot.store import cleanup as cleanup_store
 from bot.store import deferred as deferred_store
 from bot.store import outbox
 from bot.store import privacy as privacy_store
@@ -186,8 +189,51 @@ async def _tell_group_fates(ctx: Ctx, fates: list[privacy_store.GroupFate]) -> N
                                id=fate.group_id)  # fmt: skip
 
 
+async def cleanup(ctx: Ctx, cmd: Command) -> None:
+    """`/cleanup 24h` / `/cleanup off`: delete this chat's messages after a while.
+
+    Telegram: the bot deletes its own messages here (not alerts about others) and the
+    person's own, after the chosen time (`bot.core.cleanup`). Signal: the chat's
+    disappearing-message timer is set. The reply says what it does not do.
+    """
+    word = cmd.args.strip().casefold()
+    platform = ctx.incoming.chat.platform
+    if not word:
+        after = ctx.user.cleanup_after_s
+        if after:
+            hours = after // 3600
+            await ctx.reply("cleanup.status_on", hours=hours)
+        else:
+            await ctx.reply("cleanup.status_off")
+        return
+    if word == "off":
+        ctx.user.cleanup_after_s = None
+        await cleanup_store.stop(ctx.session, ctx.user.id)
+        await ctx.reply("cleanup.off_signal" if platform == "signal" else "cleanup.off")
+        return
+    after = parse_duration(word)
+    if not core_cleanup.allowed(after):
+        raise UserError("cleanup.usage")
+    if platform not in ("telegram", "signal"):
+        raise UserError("cleanup.not_here")
+    seconds = int(after.total_seconds())
+    ctx.user.cleanup_after_s = seconds
+    hours = seconds // 3600
+    if platform == "signal":  # Signal deletes on both phones once the timer is set
+        chat = ctx.incoming.chat
+        await cleanup_store.remember(
+            ctx.session,
+            [{"user_id": ctx.user.id, "platform": chat.platform, "chat_id": chat.chat_id,
+              "message_id": None, "seconds": seconds, "due_at": ctx.now}],
+        )  # fmt: skip
+        await ctx.reply("cleanup.on_signal", hours=hours)
+        return
+    await ctx.reply("cleanup.on_telegram", hours=hours)
+
+
 #: The commands this module answers.
 ROUTES: dict[str, Route] = {
     "mydata": Route(mydata),
     "forgetme": Route(forgetme),
+    "cleanup": Route(cleanup),
 }

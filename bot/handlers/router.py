@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core import commands
 from bot.core import seized as core_seized
@@ -26,6 +26,7 @@ from bot.handlers.context import Ctx
 from bot.i18n import has, t, zawgyi
 from bot.runtime import Runtime
 from bot.store import chats, outbox
+from bot.store import cleanup as cleanup_store
 from bot.store import deferred as deferred_store
 from bot.store import users as user_store
 from bot.store.db import transaction
@@ -109,6 +110,12 @@ class Router:
             if first_private:
                 user.privacy_notice_at = now
             ctx = Ctx(self._rt, session, incoming, user, now, new or first_private)
+            if incoming.message_ref and user.cleanup_after_s:  # `/cleanup`: theirs goes too
+                await cleanup_store.remember(session, [{
+                    "user_id": user.id, "platform": incoming.chat.platform,
+                    "chat_id": incoming.chat.chat_id, "message_id": incoming.message_ref,
+                    "seconds": None, "due_at": now + timedelta(seconds=user.cleanup_after_s),
+                }])  # fmt: skip
             if first_private:
                 await self._first_contact(ctx)
             await self._dispatch(ctx)

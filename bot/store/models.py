@@ -79,6 +79,9 @@ class User(Base):
     #: button); sealed, and never a command that carries a secret (/pin, /duress)
     pin_pending: Mapped[str | None] = mapped_column(SecretText)
     pin_pending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: `/cleanup 24h`: the bot deletes its messages and theirs in the private chat after
+    #: this many seconds, where the platform allows (None: off)
+    cleanup_after_s: Mapped[int | None] = mapped_column(Integer)
 
 
 class Identity(Base):
@@ -497,3 +500,21 @@ class DeferredCommand(Base):
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(SealedId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CleanupItem(Base):
+    """A message to delete from a private chat (`/cleanup`), or a chat timer to set.
+
+    `message_id` set: delete that message at `due_at` (Telegram's `deleteMessage`);
+    None: set the chat's disappearing-message timer to `seconds` (Signal). Deleted
+    once done, or once the platform refuses for good (too old, already gone).
+    """
+
+    __tablename__ = "cleanup_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(SealedId)
+    message_id: Mapped[str | None] = mapped_column(String(32))
+    seconds: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -35,7 +35,9 @@ from bot.store.models import (
     BadCodeAttempt,
     ChatChoices,
     Checkin,
+    CleanupItem,
     Contact,
+    DeferredCommand,
     Group,
     GroupAlertChat,
     GroupMember,
@@ -308,6 +310,8 @@ async def erase(
         delete(Contact).where(or_(Contact.defender_id == user_id, Contact.contact_id == user_id)),
         delete(Invite).where(or_(Invite.inviter_id == user_id, Invite.used_by == user_id)),
         delete(BadCodeAttempt).where(BadCodeAttempt.user_id == user_id),
+        delete(CleanupItem).where(CleanupItem.user_id == user_id),
+        delete(DeferredCommand).where(DeferredCommand.user_id == user_id),
     )
     fates = await _leave_groups(session, user_id, now)
     await _run(

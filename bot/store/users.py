@@ -169,3 +169,9 @@ async def unlink_others(session: AsyncSession, user_id: int, keep_platform: str)
     stmt = delete(Identity).where(Identity.user_id == user_id, Identity.platform != keep_platform)
     result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
     return int(result.rowcount or 0)
+
+
+async def private_chats(session: AsyncSession, user_ids: Iterable[int]) -> set[tuple[str, str]]:
+    """(platform, chat id) of these people's private chats with the bot."""
+    stmt = select(Identity.platform, Identity.chat_id).where(Identity.user_id.in_(set(user_ids)))
+    return {(p, c) for p, c in (await session.execute(stmt)).all()}

@@ -20,7 +20,9 @@ from tests.e2e.test_privacy import export_in, refers_to_user, rows_of_every_tabl
 from tests.support.clock import FakeClock
 from tests.support.groups import organise, user_of
 from tests.support.harness import Harness, contact_link, has
+from tests.support.servers.fake_signal import FakeSignal
 from tests.support.servers.fake_telegram import FakeTelegram
+from tests.support.signal_harness import SignalUser, signal_app
 from tests.support.telegram_harness import TelegramSide, TelegramUser, telegram_app
 
 TINA = TelegramUser("Tina", 515151)  # the defender, whose phone is seized
@@ -335,3 +337,85 @@ async def test_an_alert_about_someone_i_protect_never_names_their_other_contacts
         await s.say("carol", "/resolve called her, all fine")
         for message in s.fake.to("bob"):
             assert "Carol" not in message, message
+
+
+# -- /cleanup 24h: the chat does not keep a history -----------------------------------------
+
+
+async def test_cleanup_deletes_the_chat_on_telegram_but_keeps_alerts(tg: TelegramSide) -> None:
+    await tg.link(TOMAS, TINA)  # Tina protects Tomas: alerts about him must stay
+    setup = await tg.say(TINA, "/cleanup 24h")
+    assert setup[0].startswith("Cleanup is on: 24 hours after sending, I delete my messages")
+    assert "Not deleted: alerts about people you protect" in setup[0]
+    before = max(mid for _, mid in tg.fake._sent_at)  # what was there before stays
+    answer = await tg.say(TINA, "/status")
+    assert answer
+    await tg.say(TOMAS, "/sos")
+    await tg.h.deliver()
+    [alert] = [m for m in tg.new_for(TINA) if m.startswith("SOS: Tomas")]
+    alert_id = tg.last_message_id(TINA.id, "SOS: Tomas")
+    status_id = tg.last_message_id(TINA.id, answer[0][:20])
+
+    await tg.h.advance(hours=23)
+    assert tg.fake.deleted == []  # not before the time chosen
+    await tg.h.advance(hours=1, minutes=1)
+    deleted = set(tg.fake.deleted)
+    assert (TINA.id, status_id) in deleted  # the bot's reply
+    assert (TINA.id, alert_id) not in deleted  # the alert about Tomas stays
+    mine = {(TINA.id, mid) for (chat, mid) in tg.fake._sent_at if chat == TINA.id}
+    theirs = {m for m in mine if m[1] > before} - {
+        (s["chat_id"], s["message_id"]) for s in tg.fake.sent
+    }
+    assert theirs and theirs <= deleted  # and what Tina typed herself
+    assert all(chat == TINA.id for chat, _ in deleted)  # nobody else's chat is touched
+
+
+async def test_cleanup_drops_what_telegram_no_longer_deletes(tg: TelegramSide) -> None:
+    await tg.say(TINA, "/cleanup 24h")
+    await tg.say(TINA, "/status")
+    for chat, mid in list(tg.fake._sent_at):
+        tg.fake.age(chat, mid, 49 * 3600)  # e.g. the bot was down for two days
+    await tg.h.advance(hours=25)
+    tries = len(tg.fake.calls_of("deleteMessage"))
+    assert tries > 0 and tg.fake.deleted == []  # "message can't be deleted"
+    await tg.h.advance(hours=1)
+    assert len(tg.fake.calls_of("deleteMessage")) == tries  # given up, not retried forever
+
+
+async def test_cleanup_off_stops_it(tg: TelegramSide) -> None:
+    await tg.say(TINA, "/cleanup 24h")
+    await tg.say(TINA, "/status")
+    assert await tg.say(TINA, "/cleanup off") == [
+        "Cleanup is off. Messages from now on stay in this chat."
+    ]
+    await tg.h.advance(hours=25)
+    assert tg.fake.calls_of("deleteMessage") == []
+
+
+async def test_cleanup_on_signal_sets_the_chats_disappearing_timer(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    async with FakeSignal() as fake, signal_app(sqlite_url, clock, fake) as s:
+        dina = SignalUser("Dina", "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f", "+15550003333")
+        await s.say(dina, "/start")
+        reply = await s.say(dina, "/cleanup 24h")
+        assert reply[0].startswith("Cleanup is on: this chat's disappearing messages are set")
+        await s.h.deliver()
+        assert fake.expirations == {dina.uuid: 24 * 3600}
+        off = await s.say(dina, "/cleanup off")
+        assert off == [
+            "Cleanup is off here. To stop disappearing messages, switch them off yourself: "
+            "tap the chat name, then Disappearing messages, then Off."
+        ]
+
+
+async def test_cleanup_refuses_what_it_cannot_keep(tg: TelegramSide) -> None:
+    await tg.say(TINA, "/start")
+    refused = await tg.say(TINA, "/cleanup 3d")  # Telegram deletes only within 48 hours
+    assert refused == [
+        "Send /cleanup and a time from 1h to 47h, for example /cleanup 24h, or /cleanup off."
+    ]
+    assert await tg.say(TINA, "/cleanup") == [
+        "Cleanup is off. Send /cleanup 24h to have the messages in this chat deleted after "
+        "24 hours."
+    ]

@@ -302,6 +302,30 @@ class SignalTransport:
             return None  # a UUID cannot be told apart from a number it is not shown with
         return False
 
+    async def set_disappearing(self, recipient: str, seconds: int) -> bool:
+        """Set a private chat's disappearing-message timer (`/cleanup`).
+
+        signal-cli-rest-api `PUT /v1/contacts/{number}` with `recipient` and
+        `expiration_in_seconds` (signal-cli `updateContact -e`), answered 204. In
+        json-rpc mode a 0 is dropped (`omitempty`), so the timer cannot be switched
+        off this way: the person does it in the app. False on a 4xx; network trouble
+        and 5xx raise `TransientDeliveryError`.
+        """
+        session = self._session
+        if session is None or session.closed or self._stopped:
+            raise TransientDeliveryError("the Signal transport is not running")
+        url = self._address.http_url(f"/v1/contacts/{self._number}")
+        body = {"recipient": recipient, "expiration_in_seconds": seconds}
+        try:
+            async with session.put(url, json=body) as response:
+                if response.status >= 500:
+                    raise TransientDeliveryError(f"contact update failed ({response.status})")
+                return response.status < 300
+        except CONNECT_ERRORS as exc:
+            raise TransientDeliveryError(
+                f"cannot reach signal-cli-rest-api at {self._address.http_url()} ({describe(exc)})"
+            ) from exc
+
     async def _post(self, session: aiohttp.ClientSession, payload: str, recipient: str) -> str:
         """POST `/v2/send`; the answer's body, or the `DeliveryError` its status means."""
         try:

@@ -20,7 +20,7 @@ from telegram import Bot, BotCommand, ChatMember, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.core.model import PRIORITY, Delivered, Outgoing
+from bot.core.model import PRIORITY, Delivered, MessageKind, Outgoing
 from bot.transports.base import (
     DeliveryError,
     OnIncoming,
@@ -309,6 +309,27 @@ class TelegramTransport:
         if member.status == ChatMember.RESTRICTED:
             return bool(getattr(member, "is_member", True))
         return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
+
+    async def delete_message(self, chat_id: str, message_id: str) -> bool:
+        """Delete a message (`/cleanup`); False when Telegram refuses it for good.
+
+        Bot API `deleteMessage`: a bot may delete its own messages and, in private
+        chats, the other person's, "only if it was sent less than 48 hours ago";
+        past that (or when it is already gone) the answer is 400 "Bad Request:
+        message can't be deleted" / "message to delete not found". A 429, a
+        time-out or a 5xx raise (`TransientDeliveryError`): the caller retries.
+        """
+        bot = self._require_bot()
+        try:
+            await self._call(
+                chat_id,
+                PRIORITY[MessageKind.INFO],
+                lambda: bot.delete_message(chat_id, int(message_id)),
+            )
+        except PermanentDeliveryError:
+            log.debug("message not deleted", extra={"action": "telegram.delete_refused"})
+            return False
+        return True
 
     async def _answer(self, answer_ref: str) -> None:
         query_id, _, _ = parse_answer_ref(answer_ref)

@@ -60,6 +60,7 @@ def _from_message(
         forwarded=message.forward_origin is not None,
         has_text=message.text is not None,
         dedupe_key=str(update_id),
+        message_ref=str(message.message_id) if private else None,
     )
 
 

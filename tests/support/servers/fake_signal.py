@@ -113,6 +113,8 @@ class FakeSignal:
         self.version = version
         self.sent: list[Sent] = []
         self.requests: list[tuple[str, str]] = []
+        #: disappearing-message timers set per recipient (`PUT /v1/contacts/{number}`)
+        self.expirations: dict[str, int] = {}
         self.groups: dict[str, JSON] = {}
         self.connections = 0
         self.dropped = 0
@@ -162,6 +164,7 @@ class FakeSignal:
         app.router.add_get("/v1/groups/{number}/{group_id}", self._group)
         app.router.add_get("/v1/identities/{number}", self._identities)
         app.router.add_get("/v1/search/{number}", self._search)
+        app.router.add_put("/v1/contacts/{number}", self._update_contact)
         # access_log=None: the access log would write the bot's number at INFO.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -450,6 +453,25 @@ class FakeSignal:
         if refusal is not None or group is None:
             return refusal or web.json_response({"error": "No group found"}, status=404)
         return web.json_response(group)
+
+    async def _update_contact(self, request: web.Request) -> web.Response:
+        # REST `api.go` `UpdateContact`: 400 "Couldn't process request - recipient
+        # missing" without a recipient, else signal-cli `updateContact` (json-rpc mode
+        # drops a 0 expiration: `omitempty`), then 204.
+        self._log(request)
+        refusal = self._unknown_account(request)
+        if refusal is not None:
+            return refusal
+        body = await request.json()
+        recipient = body.get("recipient") or ""
+        if not recipient:
+            return web.json_response(
+                {"error": "Couldn't process request - recipient missing"}, status=400
+            )
+        seconds = body.get("expiration_in_seconds")
+        if seconds:  # `Expiration int json:"expiration,omitempty"`: 0 never reaches signal-cli
+            self.expirations[recipient] = int(seconds)
+        return web.Response(status=204)
 
     async def _identities(self, request: web.Request) -> web.Response:
         # REST `client.go` `ListIdentities`: signal-cli's listIdentities, `status` =

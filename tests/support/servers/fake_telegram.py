@@ -133,6 +133,10 @@ class FakeTelegram:
         #: chat id → user id → ChatMember status, for getChatMember (`set_member`)
         self.members: dict[int, dict[int, str]] = defaultdict(dict)
         self._known_users: set[int] = set()
+        #: (chat id, message id) of messages deleted with deleteMessage
+        self.deleted: list[tuple[int, int]] = []
+        #: when each message in a chat was sent (time.time()), for deleteMessage's 48 h
+        self._sent_at: dict[tuple[int, int], float] = {}
         self._held_chats: set[int] = set()
         self._release = asyncio.Event()
         self.holding = 0  # sends waiting in `hold_chats` now
@@ -161,6 +165,7 @@ class FakeTelegram:
                 "sendDocument",
                 "getChat",
                 "getChatMember",
+                "deleteMessage",
             )
         }
 
@@ -217,8 +222,16 @@ class FakeTelegram:
         """Queue a text message from a person (or a bot, with is_bot); returns the update id."""
         return self.push_raw(
             self.text_update(
-                user_id, text, chat_id, chat_type, first_name, last_name, edited, forwarded,
-                is_bot, language_code,
+                user_id,
+                text,
+                chat_id,
+                chat_type,
+                first_name,
+                last_name,
+                edited,
+                forwarded,
+                is_bot,
+                language_code,
             )
         )
 
@@ -502,8 +515,10 @@ class FakeTelegram:
         if chat_type == "private":
             self._known_users.add(user_id)
         sender = _user(user_id, is_bot, first_name, last_name, language_code)
+        message_id = next(self._message_ids)
+        self._sent_at[(int(chat_id), message_id)] = time.time()
         return {
-            "message_id": next(self._message_ids),
+            "message_id": message_id,
             "date": int(time.time()),
             "chat": chat,
             "from": sender,
@@ -545,6 +560,7 @@ class FakeTelegram:
         if markup:
             message["reply_markup"] = markup
         self._messages[(chat_id, message["message_id"])] = message
+        self._sent_at[(chat_id, message["message_id"])] = time.time()
         return message
 
     # ------------------------------------------------------------------ methods
@@ -624,6 +640,26 @@ class FakeTelegram:
                 "premium_subscription": False,
             },
         }
+
+    def age(self, chat_id: int, message_id: int, seconds: float) -> None:
+        """Make a message `seconds` older (deleteMessage refuses after 48 hours)."""
+        self._sent_at[(int(chat_id), int(message_id))] -= seconds
+
+    async def _m_deleteMessage(self, params: JSON, files: JSON) -> bool:
+        """Bot API deleteMessage: "a message can only be deleted if it was sent less
+        than 48 hours ago"; a bot deletes its own messages and, in a private chat, the
+        other person's. Refusals as the Bot API words them (400)."""
+        chat_id, message_id = params.get("chat_id"), params.get("message_id")
+        if not isinstance(chat_id, int):
+            raise ApiError(400, "Bad Request: chat not found")
+        sent = self._sent_at.get((chat_id, message_id))  # type: ignore[arg-type]
+        if sent is None or (chat_id, message_id) in self.deleted:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        if time.time() - sent >= 48 * 3600:
+            raise ApiError(400, "Bad Request: message can't be deleted")
+        self.deleted.append((chat_id, int(message_id)))  # type: ignore[arg-type]
+        self._messages.pop((chat_id, message_id), None)  # type: ignore[arg-type]
+        return True
 
     async def _m_getChatMember(self, params: JSON, files: JSON) -> JSON:
         """A ChatMember object, as the Bot API answers getChatMember.
