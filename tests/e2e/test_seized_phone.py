@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -419,3 +420,30 @@ async def test_cleanup_refuses_what_it_cannot_keep(tg: TelegramSide) -> None:
         "Cleanup is off. Send /cleanup 24h to have the messages in this chat deleted after "
         "24 hours."
     ]
+
+
+async def test_forgetme_during_a_telegram_429_hold_on_the_real_transport(
+    tg: TelegramSide,
+) -> None:
+    """The alert waits out Telegram's flood control; /forgetme meanwhile deletes nothing."""
+    await tg.say(TINA, "/tz Europe/Berlin")
+    await tg.link(TINA, TOMAS)
+    await tg.say(TINA, "/checkin daily 09:00")
+    nine = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    await tg.h.run_until(nine + timedelta(minutes=30), timedelta(minutes=15))
+    tg.clear()
+    tg.fake.fail_next("sendMessage", 429, retry_after=120)  # the alert meets a hold
+    await tg.h.run_until(nine + timedelta(minutes=45), timedelta(minutes=15))
+    assert tg.new_for(TOMAS) == []
+
+    await tg.say(TINA, "/forgetme")
+    done = await tg.say(TINA, "/forgetme confirm")
+    assert has(done, "Done: your data is erased. A few records stay")
+
+    await tg.h.advance(minutes=3)  # the hold is over
+    told = tg.new_for(TOMAS)
+    assert [m.split(":")[0] for m in told] == ["SAFETY ALERT", "WARNING"]
+    assert told[1] == (
+        "WARNING: Tina's account sent /forgetme while this alert was open. Treat it as a "
+        "sign of danger: someone else may be using their phone."
+    )
