@@ -59,6 +59,8 @@ async def help_(ctx: Ctx, cmd: Command) -> None:
 
         if "wellbeing" in ROUTES:
             parts.append("help.wellbeing")
+        if "cleanup" in ROUTES:
+            parts.append("help.cleanup")
         await ctx.reply_text("\n".join(ctx.t(key) for key in parts))
         return
     await ctx.reply_text("\n\n".join(ctx.t(key) for key in await _help_sections(ctx)))

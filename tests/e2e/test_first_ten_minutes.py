@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +48,22 @@ async def test_help_all_lists_everything_the_short_help_leaves_out(sqlite_url: s
         (everything,) = await h.say("alice", "/help all")
         for command in ("/duress", "/lang", "accept CODE", "/join CODE", "/group_promote"):
             assert command in everything
+
+
+#: Commands a person never needs to type: /start and /help themselves, and the answers
+#: that buttons send for them (a contact confirming a re-check, a well-being feeling).
+NOT_IN_HELP = {"start", "help", "contact_confirm", "feel"}
+
+
+async def test_help_all_names_every_command(sqlite_url: str) -> None:
+    from bot.handlers import ROUTES
+
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await h.say("alice", "/start")
+        (everything,) = await h.say("alice", "/help all")
+    named = set(re.findall(r"(?<![\w/])/([a-z_]+)", everything))
+    named |= set(re.findall(r"\b([a-z]+) CODE\b", everything))  # accept CODE, decline CODE
+    assert set(ROUTES) - NOT_IN_HELP - named == set()
 
 
 # -- time zones as people name them ---------------------------------------------------
