@@ -56,11 +56,16 @@ LOWERS_PROTECTION = frozenset(
         "mydata",  # the same, as a file
         "unlink",  # the second app, where alerts go when one fails
         "resolve",  # closes an alert: "they are safe"
+        "group_checkin",  # only a change: an organiser's phone moving or ending everyone's
+        "group_policy",  # only a change: longer windows delay everyone's alerts
     }
 )
 
 #: Of those, the commands that carry out their lowering only with this first word.
 _ONLY_WITH = {"timer": "cancel", "forgetme": "confirm"}
+#: Of those, the group commands that lower protection only when they change something
+#: (`/group_checkin GROUP off`, `/group_policy GROUP window 2h`), not when they show it.
+_ONLY_A_CHANGE = frozenset({"group_checkin", "group_policy"})
 #: Lowering commands whose arguments are all optional: a lone number after them is the
 #: PIN (`/resolve 4821`; an alert's own number then goes first: `/resolve 12 4821`).
 _NO_ARGS = frozenset({"contacts", "mydata", "unlink", "resolve"})
@@ -86,8 +91,10 @@ def lowers_protection(cmd: Command) -> bool:
     """True if carrying out `cmd` lowers protection (so needs the PIN when one is set)."""
     if cmd.name not in LOWERS_PROTECTION:
         return False
-    needed = _ONLY_WITH.get(cmd.name)
     words = cmd.words
+    if cmd.name in _ONLY_A_CHANGE:
+        return len(words) > 1  # GROUP alone shows the schedule or timing
+    needed = _ONLY_WITH.get(cmd.name)
     return needed is None or (bool(words) and words[0].casefold() == needed)
 
 

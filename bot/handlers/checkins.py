@@ -98,6 +98,17 @@ async def checkin_remove(ctx: Ctx, cmd: Command) -> None:
     await ctx.reply("checkin.removed", id=schedule_id)
 
 
+async def replaces_a_timer(ctx: Ctx, cmd: Command) -> bool:
+    """A new `/timer` while one runs moves its deadline: it needs the PIN, as cancelling does."""
+    if not cmd.words or cmd.words[0].casefold() == "cancel":
+        return False
+    running = (State.PENDING.value, State.LATE.value)  # what a new timer replaces
+    return any(
+        c.kind == Kind.TIMER.value and c.state in running
+        for c in await checkin_store.open_checkins(ctx.session, ctx.user.id)
+    )
+
+
 async def timer(ctx: Ctx, cmd: Command) -> None:
     """Start (or cancel) a one-off safe-arrival timer; a new timer replaces an open one."""
     words = cmd.words
@@ -279,6 +290,6 @@ ROUTES: dict[str, Route] = {
     "checkin": Route(checkin),
     "checkins": Route(checkins),
     "checkin_remove": Route(checkin_remove),
-    "timer": Route(timer),
+    "timer": Route(timer, lowers_now=replaces_a_timer),
     "ok": Route(ok),
 }

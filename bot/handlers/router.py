@@ -42,6 +42,9 @@ class Route:
 
     handler: Handler
     private_only: bool = True
+    #: For a command that lowers protection only in some states (a new `/timer` while
+    #: one runs moves its deadline): true when it does now, so the PIN gate applies.
+    lowers_now: Callable[[Ctx, Command], Awaitable[bool]] | None = None
 
 
 #: What may be a check-in answer goes here first (`checkins.on_answer`): None if it
@@ -205,7 +208,10 @@ class Router:
 
         async def run(ctx: Ctx) -> None:
             guarded, deferred = command, False
-            if commands.lowers_protection(command) and not ctx.deferred:
+            lowers = commands.lowers_protection(command) or bool(
+                route.lowers_now and await route.lowers_now(ctx, command)
+            )
+            if lowers and not ctx.deferred:
                 guarded = await secrets.guard(ctx, command)  # the one PIN gate
                 # while the sender's own alert is open: told to its recipients, and
                 # kept until its messages are out (`bot.core.seized`)

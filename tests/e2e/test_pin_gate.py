@@ -83,6 +83,11 @@ async def an_alert_to_resolve(h: Harness) -> None:
     await h.say("bob", "/sos")
 
 
+async def a_group_checkin(h: Harness) -> None:
+    await runs_a_group(h)
+    assert has(await h.say("alice", "/group_checkin 1 daily 09:00"), "check-in set")
+
+
 Setup = Callable[[Harness], Awaitable[None]]
 
 #: Every command that lowers protection: how to get there, the command, and a fragment
@@ -101,6 +106,8 @@ LOWERING: dict[str, tuple[Setup, str, str]] = {
     "mydata": (nothing, "/mydata", "What Holdfast stores about you"),
     "unlink": (nothing, "/unlink", "No other app is linked."),
     "resolve": (an_alert_to_resolve, "/resolve", "The alert for Bob is closed"),
+    "group_checkin": (a_group_checkin, "/group_checkin 1 off", "Group #1 check-in removed"),
+    "group_policy": (runs_a_group, "/group_policy 1 window 45m", "Group #1 timing set"),
 }
 
 #: Every other command, as typed bare: it never asks for the PIN.
@@ -139,6 +146,28 @@ async def test_with_a_pin_other_commands_never_ask_for_it(sqlite_url: str) -> No
         # The two that lower protection only with a word: starting a timer, asking to forget.
         assert has(await h.say("alice", "/timer 30m"), "Timer set for 30m")
         assert has(await h.say("alice", "/forgetme"), "This erases everything")
+
+
+async def test_with_a_pin_a_new_timer_replaces_a_running_one_only_with_it(
+    sqlite_url: str,
+) -> None:
+    """`/timer 30d` while a timer runs would move its deadline a month away."""
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await h.say("alice", f"/pin {PIN}")
+        assert has(await h.say("alice", "/timer 30m"), "Timer set for 30m")  # none running
+        assert await h.say("alice", "/timer 30d") == [SEND_NOW]
+        assert await h.say("alice", "/timer 30d 1111") == [needs_pin("timer")]
+        h.clear()
+        await h.advance(minutes=31)  # the first timer still runs out as set
+        assert has(h.new_for("alice"), "Your safe-arrival timer has run out")
+        assert has(await h.say("alice", f"/timer 2h {PIN}"), "Your earlier timer is replaced")
+
+
+def test_group_changes_lower_protection_but_showing_does_not() -> None:
+    assert lowers_protection(Command("group_checkin", "1 off", True))
+    assert lowers_protection(Command("group_policy", "1 window 2h", True))
+    assert not lowers_protection(Command("group_checkin", "1", True))
+    assert not lowers_protection(Command("group_policy", "1", True))
 
 
 def test_only_cancel_and_confirm_narrow_timer_and_forgetme() -> None:
