@@ -199,9 +199,9 @@ async def cleanup(ctx: Ctx, cmd: Command) -> None:
     word = cmd.args.strip().casefold()
     platform = ctx.incoming.chat.platform
     if not word:
-        after = ctx.user.cleanup_after_s
-        if after:
-            hours = after // 3600
+        chosen = ctx.user.cleanup_after_s
+        if chosen:
+            hours = chosen // 3600
             await ctx.reply("cleanup.status_on", hours=hours)
         else:
             await ctx.reply("cleanup.status_off")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import CleanupItem, User
@@ -19,13 +19,13 @@ async def after_of(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, 
     stmt = select(User.id, User.cleanup_after_s).where(
         User.id.in_(ids), User.cleanup_after_s.is_not(None)
     )
-    return {uid: int(s) for uid, s in (await session.execute(stmt)).all()}
+    return {uid: int(s) for uid, s in (await session.execute(stmt)).all() if s is not None}
 
 
-async def remember(session: AsyncSession, items: Sequence[dict[str, object]]) -> None:
+async def remember(session: AsyncSession, items: Sequence[Mapping[str, object]]) -> None:
     """Keep messages (or a chat timer) to deal with later, in the caller's transaction."""
     if items:
-        await session.execute(CleanupItem.__table__.insert(), list(items))
+        await session.execute(insert(CleanupItem), list(items))
 
 
 async def due(session: AsyncSession, now: datetime, limit: int = 100) -> Sequence[CleanupItem]:
