@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import groups as group_store
 from bot.store import outbox
+from bot.store import privacy as privacy_store
 from bot.store import users as user_store
 
 log = logging.getLogger(__name__)
@@ -405,22 +407,31 @@ async def settle(session: AsyncSession, alert_ids: list[int], now: datetime) -> 
     """Tell a defender how many people their SOS reached, once every send has an outcome.
 
     Counts only people the platform accepted the alert for (never those merely
-    queued); a duress alert is never reported. Returns messages queued.
+    queued); a duress alert is never reported, but leaves the same row, recorded as
+    sent and never sent (`outbox.record_as_sent`), so that a copy of the database
+    cannot tell the two apart by the defender's chat. Returns messages queued.
     """
-    rows = await checkin_store.settled_emergencies(session, alert_ids, Kind.SOS.value)
-    addresses = await user_store.addresses_of(session, {r.user_id for r in rows})
-    langs = await user_store.langs_of(session, {r.user_id for r in rows})
-    items = []
-    for r in rows:
-        key = core.reach_report(Kind.SOS, r.reached, r.total)
-        if key is None or r.user_id not in addresses:
-            continue
-        text = t(key, langs.get(r.user_id, "en"), reached=r.reached, total=r.total)
-        # A reply, like any other to the defender: an alert-kind row to the defender's own
-        # chat would mark an SOS apart from a duress alert (which is never reported) at rest.
-        out = Outgoing(addresses[r.user_id], text, kind=MessageKind.REPLY)
-        items.append((out, r.user_id, f"sosreach:{r.id}"))
-    return await outbox.enqueue_many(session, items, now=now)
+    sos = await checkin_store.settled_emergencies(session, alert_ids, Kind.SOS.value)
+    silent = await checkin_store.settled_emergencies(session, alert_ids, Kind.DURESS.value)
+    people = {r.user_id for r in (*sos, *silent)}
+    addresses = await user_store.addresses_of(session, people)
+    langs = await user_store.langs_of(session, people)
+
+    def reports(rows: Sequence[Any], prefix: str) -> list[tuple[Outgoing, int, str]]:
+        items = []
+        for r in rows:
+            key = core.reach_report(Kind.SOS, r.reached, r.total)
+            if key is None or r.user_id not in addresses:
+                continue
+            text = t(key, langs.get(r.user_id, "en"), reached=r.reached, total=r.total)
+            # A reply, like any other to the defender: an alert-kind row to the defender's
+            # own chat would mark an SOS apart from a duress alert at rest.
+            out = Outgoing(addresses[r.user_id], text, kind=MessageKind.REPLY)
+            items.append((out, r.user_id, f"{prefix}{r.id}"))
+        return items
+
+    await outbox.record_as_sent(session, reports(silent, privacy_store.STAND_IN), now=now)
+    return await outbox.enqueue_many(session, reports(sos, "sosreach:"), now=now)
 
 
 async def unreachable(

@@ -115,6 +115,30 @@ async def enqueue_many(
     return len((await session.execute(stmt, rows)).all())
 
 
+async def record_as_sent(
+    session: AsyncSession, items: Sequence[tuple[Any, ...]], *, now: datetime
+) -> int:
+    """Rows that read as sent `(message, user_id, dedupe_key)` but are never sent.
+
+    A duress alert's stand-in for the reply an SOS leaves in the defender's chat (how
+    many it reached): the defender never sees it, and a copy of the database holds the
+    same rows for both. Keys already taken are skipped. Returns how many were written.
+    """
+    if not items:
+        return 0
+    rows = [
+        _row(out, now, user_id, key, None) | {"status": "sent", "attempts": 1, "sent_at": now}
+        for out, user_id, key in items
+    ]
+    table = Outbox.__table__
+    stmt = (
+        dialect_insert(session, table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
+    )
+    return len((await session.execute(stmt, rows)).all())
+
+
 def _row(
     out: Outgoing,
     now: datetime,

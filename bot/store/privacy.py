@@ -54,6 +54,10 @@ FAREWELL = "farewell:"
 EXPORT = "mydata:"
 #: Dedupe-key prefix of replies about the duress word, which no export shows.
 HIDDEN = "hidden:"
+#: Dedupe-key prefix of a duress alert's stand-in for an SOS's reach report (recorded
+#: as sent, never sent, never exported); as long as the real one's "sosreach:", since a
+#: sealed key is as long as the key.
+STAND_IN = "hidreach:"
 
 Chat = tuple[str, str]
 
@@ -214,7 +218,7 @@ async def _messages(session: AsyncSession, user_id: int, chats: list[Chat]) -> l
     found = []
     for o in (await session.execute(stmt)).scalars():
         key = o.dedupe_key or ""
-        if key.startswith(HIDDEN):
+        if key.startswith((HIDDEN, STAND_IN)):
             continue
         text = json.loads(o.payload).get("text", "")
         if key.startswith(EXPORT):

@@ -40,7 +40,7 @@ from bot.store.models import (
     WellbeingEntry,
 )
 from tests.conftest import PG_URL, _fresh_pg
-from tests.e2e.test_safety import has, level2, user_id
+from tests.e2e.test_safety import has, level2, link, user_id
 from tests.support.clock import FakeClock
 from tests.support.harness import Harness, contact_link
 
@@ -612,3 +612,42 @@ async def test_scores_an_older_holdfast_kept_on_check_ins_become_sealed_answers(
     with sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///")) as conn:
         stored = [v for (v,) in conn.execute("SELECT score FROM wellbeing_entries")]
     assert len(stored) == 2 and all(v.startswith("hf1:") for v in stored)  # sealed at rest
+
+
+async def test_a_duress_alert_leaves_the_row_an_sos_reach_report_leaves(sqlite_url: str) -> None:
+    """An SOS tells the defender how many it reached; a duress alert tells nothing.
+
+    At rest the two must still look alike: the duress alert leaves the same reply row
+    in the defender's chat, recorded as sent and never sent (the phone shows nothing).
+    """
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await link(h, "alice", "bob")
+        await h.say("alice", "/duress tangerine")
+        h.clear()
+        shown = await h.say("alice", "tangerine")  # everything the phone shows for it
+        assert has(shown, "checked in") and not has(shown, "Your SOS reached")
+        assert has(h.new_for("bob"), "may be in danger")
+        h.clock.advance(timedelta(hours=1))
+        assert has(await h.say("alice", "/sos"), "Your SOS reached 1 of 1 people")
+        await h.deliver()
+        assert h.new_for("alice") == []  # the stand-in row was never sent
+        async with transaction(h.app.rt.sessions) as session:
+            alerts = (await session.execute(
+                select(Checkin).where(Checkin.kind == "sos").order_by(Checkin.id)
+            )).scalars().all()  # fmt: skip
+            assert [kind_of(c).value for c in alerts] == ["duress", "sos"]
+            rows = [
+                (await session.execute(
+                    select(Outbox).where(Outbox.dedupe_key == f"{prefix}{c.id}")
+                )).scalar_one()  # fmt: skip
+                for prefix, c in zip(("hidreach:", "sosreach:"), alerts, strict=True)
+            ]
+        assert len(rows[0].dedupe_key) == len(rows[1].dedupe_key)  # sealed: equally long
+        doc = export_in(h, await h.say("alice", "/mydata"))
+    reports = [m for m in doc["messages_to_you"] if m["text"].startswith("Your SOS reached")]
+    assert len(reports) == 1  # the SOS's: the stand-in is never exported
+    duress_row, sos_row = (
+        (r.kind, r.priority, r.status, r.attempts, r.user_id, r.platform, r.alert_id)
+        for r in rows
+    )
+    assert duress_row == sos_row == ("reply", sos_row[1], "sent", 1, sos_row[4], "console", None)
