@@ -30,7 +30,7 @@ from bot.core.text import clean_name
 from bot.core.wellbeing import Entry, Feeling
 from bot.handlers.context import Ctx
 from bot.handlers.router import Route
-from bot.i18n import t
+from bot.i18n import dates, t
 from bot.store import checkins as checkin_store
 from bot.store import contacts as contact_store
 from bot.store import outbox
@@ -46,7 +46,6 @@ TAP_WITHIN = timedelta(minutes=15)
 CHART = "chart:"
 DEFAULT_DAYS = 30
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def score_choices(ctx: Ctx) -> tuple[tuple[Choice, ...], ...]:
@@ -302,7 +301,7 @@ async def _weekly(ctx: Ctx, words: list[str]) -> None:
         day = WEEKDAYS.index(words[1][:3])
     due = rules.next_weekly(ctx.now, ctx.zone, day)
     await store.set_weekly(ctx.session, ctx.user.id, day, due)
-    await ctx.reply("wellbeing.weekly_on", day=DAY_NAMES[day])
+    await ctx.reply("wellbeing.weekly_on", day=dates.weekday(day, ctx.lang))
 
 
 async def _keep_for(ctx: Ctx, words: list[str]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_skeleton
+from babel.dates import format_datetime, format_skeleton, get_day_names
 from babel.units import format_unit
 
 from bot.core.durations import format_duration
@@ -24,6 +24,11 @@ def weekday_and_day(local: datetime, lang: str) -> str:
     if lang == "en":
         return format_datetime(local, "EEE dd MMM", tzinfo=local.tzinfo, locale="en")
     return format_skeleton("MMMEd", local, tzinfo=local.tzinfo, locale=lang)
+
+
+def weekday(index: int, lang: str = "en") -> str:
+    """A weekday's full name in the reader's language (0 is Monday, as `date.weekday()`)."""
+    return str(get_day_names("wide", locale=lang)[index])
 
 
 def local_time(when: datetime, zone: ZoneInfo, lang: str = "en") -> str:

@@ -346,6 +346,14 @@ async def test_wellbeing_sends_a_png_the_console_saves_and_the_outbox_forgets(
         assert await pictures(h) == 0
 
 
+async def test_the_weekly_word_names_the_day_in_the_readers_language(sqlite_url: str) -> None:
+    async with Harness(sqlite_url, FakeClock(T0)) as h:
+        await h.say("alice", "/start")
+        await h.say("alice", "/lang th")
+        (reply,) = await h.say("alice", "/wellbeing weekly on wed")
+        assert reply.startswith("ทุกวันพุธ ") and "Wednesday" not in reply  # every Wednesday
+
+
 async def test_the_weekly_word_comes_on_the_chosen_day_with_last_weeks_picture(
     sqlite_url: str,
 ) -> None:
