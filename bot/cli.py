@@ -11,7 +11,8 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Coroutine, Sequence
+import threading
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_closed_loop(
+    previous: Callable[[threading.ExceptHookArgs], object],
+) -> Callable[[threading.ExceptHookArgs], object]:
+    """A thread hook that drops the one error that echoes an error already told.
+
+    When a command stops on a database it cannot open, aiosqlite's worker thread may
+    still be handing back a second failed attempt after the event loop has closed; it
+    then raises "Event loop is closed". The operator has already read the one line
+    that matters, so that echo is dropped. Every other thread error goes to the hook
+    that was there before, as Python (or a test runner) reports it.
+    """
+
+    def hook(args: threading.ExceptHookArgs) -> object:
+        if isinstance(args.exc_value, RuntimeError) and "Event loop is closed" in str(
+            args.exc_value
+        ):
+            return None
+        return previous(args)
+
+    hook.holdfast_quiet = True  # type: ignore[attr-defined]
+    return hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run a subcommand; returns the exit code."""
+    if not getattr(threading.excepthook, "holdfast_quiet", False):
+        threading.excepthook = quiet_closed_loop(threading.excepthook)
     args = _parser().parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.config)

@@ -80,3 +80,27 @@ def test_each_command_fails_in_one_line_naming_the_key(
     assert code != 0
     assert len(lines) == 1, err
     assert named in lines[0]
+
+
+def test_a_worker_thread_outliving_the_loop_prints_no_traceback() -> None:
+    """aiosqlite's thread may hand back a failed connect after the loop closed."""
+    import threading
+
+    from bot.cli import quiet_closed_loop
+
+    seen: list[BaseException | None] = []
+    hook = quiet_closed_loop(lambda args: seen.append(args.exc_value))
+
+    def fail(error: BaseException) -> None:
+        try:
+            raise error
+        except BaseException as caught:
+            hook(threading.ExceptHookArgs(
+                (type(caught), caught, caught.__traceback__, threading.current_thread())
+            ))  # fmt: skip
+
+    fail(RuntimeError("Event loop is closed"))
+    assert seen == []  # dropped: the one-line error was already printed
+    bug = ValueError("a real bug")
+    fail(bug)
+    assert seen == [bug]  # anything else goes to the hook that was there before
